@@ -1,0 +1,71 @@
+// A code space: one contiguous reservation of virtual memory that holds a
+// module's machine code and its jump tables.
+//
+// The space is reserved inaccessible (PROT_NONE) and pages are committed
+// (made read-write) as allocations reach them. Allocation is first fit from
+// a set of disjoint free regions, every block aligned to the target's
+// kCodeAlignment; freeing merges a block with its free neighbours and
+// decommits every page that becomes wholly free.
+//
+// Addresses are host addresses: relocation writes them into target code,
+// so a 32-bit target needs a space below 4 GiB (a later issue; the space
+// records the limit it was reserved under).
+
+#ifndef WASMCACHE_REFERENCE_CODE_SPACE_H_
+#define WASMCACHE_REFERENCE_CODE_SPACE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+
+#include "absl/status/statusor.h"
+
+namespace wasmcache::reference {
+
+class CodeSpace {
+ public:
+  // Reserves `size` bytes (rounded up to pages). kResourceExhausted if the
+  // system refuses.
+  static absl::StatusOr<std::unique_ptr<CodeSpace>> Reserve(
+      uint64_t size, uint32_t alignment);
+  ~CodeSpace();
+
+  CodeSpace(const CodeSpace&) = delete;
+  CodeSpace& operator=(const CodeSpace&) = delete;
+
+  // Allocates `size` bytes (rounded up to the alignment) and commits the
+  // pages they touch. kResourceExhausted when no free region is large
+  // enough.
+  absl::StatusOr<uint8_t*> Allocate(uint64_t size);
+  // Returns a block obtained from Allocate (same size) to the free set.
+  void Free(uint8_t* start, uint64_t size);
+
+  uint8_t* base() const { return base_; }
+  uint64_t size() const { return size_; }
+  uint64_t start_address() const { return reinterpret_cast<uintptr_t>(base_); }
+  uint64_t end_address() const { return start_address() + size_; }
+  bool Contains(uint64_t address) const {
+    return address >= start_address() && address < end_address();
+  }
+  uint64_t committed_bytes() const { return committed_pages_ * page_size_; }
+  uint64_t free_bytes() const;
+
+ private:
+  CodeSpace(uint8_t* base, uint64_t size, uint32_t alignment,
+            uint64_t page_size);
+  void CommitPages(uint64_t offset, uint64_t size);
+  void DecommitFreePages(uint64_t offset, uint64_t size);
+
+  uint8_t* base_;
+  uint64_t size_;
+  uint32_t alignment_;
+  uint64_t page_size_;
+  std::map<uint64_t, uint64_t> free_;  // offset -> size, disjoint, merged
+  std::map<uint64_t, uint32_t> page_use_;  // page index -> live blocks on it
+  uint64_t committed_pages_ = 0;
+};
+
+}  // namespace wasmcache::reference
+
+#endif  // WASMCACHE_REFERENCE_CODE_SPACE_H_

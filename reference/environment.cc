@@ -1,0 +1,75 @@
+#include "reference/environment.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_format.h"
+#include "spec/v8_tables.h"
+
+namespace wasmcache::reference {
+
+Environment DefaultEnvironment(Arch arch, const ModuleInfo& module) {
+  Environment env;
+  env.arch = arch;
+  env.expected_header[0] = v8_13_6::kMagicNumber;
+  env.expected_header[1] = v8_13_6::kVersionHash;
+  env.num_external_references = v8_13_6::kNumExternalReferences;
+  for (const v8_13_6::FarSlotBuiltin& b : v8_13_6::kFarSlotBuiltins) {
+    env.far_slot_builtins.push_back(b.builtin_id);
+  }
+  env.lazy_compile_builtin = v8_13_6::kWasmCompileLazy;
+  env.canonical_sig_ids.assign(module.structural_class.begin(),
+                               module.structural_class.end());
+  env.code_pointer_handles.resize(module.num_declared_functions);
+  for (uint32_t i = 0; i < module.num_declared_functions; ++i) {
+    env.code_pointer_handles[i] = kCodePointerHandleBase + i;
+  }
+  const bool wide = TraitsOf(arch).word_size == 8;
+  env.external_reference_base =
+      wide ? kExternalReferenceBase64 : kExternalReferenceBase32;
+  env.builtin_entry_base = wide ? kBuiltinEntryBase64 : kBuiltinEntryBase32;
+  return env;
+}
+
+absl::Status ValidateEnvironment(const Environment& env,
+                                 const ModuleInfo& module) {
+  auto invalid = [](std::string what) {
+    return absl::InvalidArgumentError("environment: " + what);
+  };
+  if (env.canonical_sig_ids.size() != module.num_types()) {
+    return invalid(absl::StrFormat("%d canonical sig ids for %d types",
+                                   env.canonical_sig_ids.size(),
+                                   module.num_types()));
+  }
+  if (env.code_pointer_handles.size() != module.num_declared_functions) {
+    return invalid(absl::StrFormat("%d code-pointer handles for %d functions",
+                                   env.code_pointer_handles.size(),
+                                   module.num_declared_functions));
+  }
+  absl::flat_hash_set<uint32_t> handles(env.code_pointer_handles.begin(),
+                                        env.code_pointer_handles.end());
+  if (handles.size() != env.code_pointer_handles.size()) {
+    return invalid("code-pointer handles are not distinct");
+  }
+  absl::flat_hash_set<uint32_t> builtins(env.far_slot_builtins.begin(),
+                                         env.far_slot_builtins.end());
+  if (builtins.size() != env.far_slot_builtins.size()) {
+    return invalid("far-slot builtins are not distinct");
+  }
+  if (!builtins.contains(env.lazy_compile_builtin)) {
+    return invalid("the lazy-compile builtin has no far slot");
+  }
+  // Synthetic addresses must not wrap and must stay in the target's word.
+  const uint32_t word = TraitsOf(env.arch).word_size;
+  const uint64_t limit = word == 8 ? ~uint64_t{0} : 0xffffffffu;
+  if (env.external_reference_base >
+      limit - uint64_t{env.num_external_references} * word) {
+    return invalid("external-reference addresses overflow the word");
+  }
+  if (env.builtin_entry_base > limit - uint64_t{builtins.size()} * 64) {
+    return invalid("builtin entry addresses overflow the word");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace wasmcache::reference

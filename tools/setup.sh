@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# setup.sh — install the Debian packages wasmcache needs, then fetch the real
+# V8 13.6 binaries (tools/fetch-v8.sh).
+#
+# Usage: sudo tools/setup.sh      (apt-get runs only if a package is missing)
+#
+# Packages:
+#   build:     clang lld llvm cmake ninja-build libabsl-dev libgtest-dev
+#              libgmock-dev libz3-dev z3
+#   fixtures:  wabt (wat2wasm), nodejs npm (npm pack), qemu-user-static and
+#              the arm64 cross runtime (libc6-arm64-cross, and
+#              libstdc++6-arm64-cross + libgcc-s1-arm64-cross, which the
+#              arm64 node binary links against) to run Node's arm64 build.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PACKAGES=(
+  clang lld llvm cmake ninja-build
+  libabsl-dev libgtest-dev libgmock-dev libz3-dev z3
+  wabt qemu-user-static
+  libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross
+  nodejs npm
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  # NodeSource's nodejs ships npm itself (and conflicts with Debian's npm).
+  if [[ "$package" == npm ]] && command -v npm >/dev/null; then
+    continue
+  fi
+  if ! dpkg -s "$package" 2>/dev/null | grep -q '^Status: install ok installed'; then
+    missing+=("$package")
+  fi
+done
+
+if (( ${#missing[@]} > 0 )); then
+  echo "setup: installing ${missing[*]}"
+  if [[ "$(id -u)" != 0 ]]; then
+    echo "setup: run as root (or with sudo) to install packages" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi
+
+exec "$REPO_ROOT/tools/fetch-v8.sh"
