@@ -1,0 +1,91 @@
+// Code space allocation and the jump-table layout.
+
+#include "reference/code_space.h"
+
+#include <unistd.h>
+
+#include "gtest/gtest.h"
+#include "reference/jump_table.h"
+
+namespace wasmcache::reference {
+namespace {
+
+TEST(CodeSpace, AllocatesAlignedDisjointBlocksAndMergesFrees) {
+  auto space = CodeSpace::Reserve(1 << 20, 64);
+  ASSERT_TRUE(space.ok()) << space.status();
+  CodeSpace& s = **space;
+  auto a = s.Allocate(100);
+  auto b = s.Allocate(1);
+  auto c = s.Allocate(64);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  for (uint8_t* p : {*a, *b, *c}) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 64, 0u);
+    EXPECT_TRUE(s.Contains(reinterpret_cast<uintptr_t>(p)));
+  }
+  EXPECT_EQ(*b - *a, 128);
+  EXPECT_EQ(*c - *b, 64);
+  // Committed memory is writable.
+  (*a)[0] = 0xcc;
+  (*c)[63] = 0xcc;
+  EXPECT_GT(s.committed_bytes(), 0u);
+  const uint64_t before = s.free_bytes();
+  s.Free(*b, 1);
+  EXPECT_EQ(s.free_bytes(), before + 64);
+  // The freed block is reused first fit.
+  auto d = s.Allocate(64);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(*d, *b);
+  s.Free(*a, 100);
+  s.Free(*d, 64);
+  s.Free(*c, 64);
+  EXPECT_EQ(s.free_bytes(), s.size());
+  EXPECT_EQ(s.committed_bytes(), 0u) << "whole free pages are decommitted";
+  // Everything merged back into one region: the whole space fits again.
+  EXPECT_TRUE(s.Allocate(s.size()).ok());
+}
+
+TEST(CodeSpace, ExhaustionIsResourceExhausted) {
+  auto space = CodeSpace::Reserve(4096, 32);
+  ASSERT_TRUE(space.ok());
+  EXPECT_TRUE((*space)->Allocate(4096).ok());
+  EXPECT_EQ((*space)->Allocate(32).status().code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
+TEST(JumpTableLayout, MatchesV8Geometry) {
+  // x64: 8-byte near slots, 16-byte far slots, 10-byte lazy slots, each
+  // table 64-aligned.
+  JumpTableLayout x64 = ComputeJumpTableLayout(Arch::kX64, 3, 121, true);
+  EXPECT_EQ(x64.near_size, 24u);
+  EXPECT_EQ(x64.far_offset, 64u);
+  EXPECT_EQ(x64.far_size, (121u + 3u) * 16u);
+  EXPECT_EQ(x64.lazy_offset % 64, 0u);
+  EXPECT_EQ(x64.lazy_size, 30u);
+  EXPECT_EQ(x64.NearSlotOffset(TraitsOf(Arch::kX64), 2), 16u);
+  JumpTableLayout arm64 = ComputeJumpTableLayout(Arch::kArm64, 5, 121, false);
+  EXPECT_EQ(arm64.near_size, 20u);
+  EXPECT_EQ(arm64.far_offset, 32u);
+  EXPECT_EQ(arm64.lazy_size, 0u);
+  // ia32 lines hold 12 five-byte slots and 4 bytes of padding.
+  EXPECT_EQ(JumpTableSlotOffset(TraitsOf(Arch::kIa32), 12), 64u);
+  EXPECT_EQ(JumpTableSlotOffset(TraitsOf(Arch::kIa32), 13), 69u);
+}
+
+TEST(JumpTable, NearSlotsReachTheirTargetsAndReportOutOfReach) {
+  uint8_t slot[16] = {};
+  const uint64_t at = 0x10000000;
+  ASSERT_TRUE(WriteNearJumpSlot(Arch::kX64, slot, at, at + 0x1000));
+  EXPECT_EQ(slot[0], 0xe9);
+  EXPECT_EQ(slot[5], 0xcc);
+  EXPECT_EQ(*ReadNearJumpSlotTarget(Arch::kX64, slot, at), at + 0x1000);
+  EXPECT_FALSE(WriteNearJumpSlot(Arch::kX64, slot, at, at + (1ull << 32)));
+  ASSERT_TRUE(WriteNearJumpSlot(Arch::kArm64, slot, at, at - (128ull << 20)));
+  EXPECT_EQ(*ReadNearJumpSlotTarget(Arch::kArm64, slot, at),
+            at - (128ull << 20));
+  EXPECT_FALSE(WriteNearJumpSlot(Arch::kArm64, slot, at, at + (128ull << 20)));
+  WriteFarJumpSlot(Arch::kArm64, slot, at, 0x123456789abcdef0);
+  EXPECT_EQ(*ReadFarJumpSlotTarget(Arch::kArm64, slot), 0x123456789abcdef0u);
+}
+
+}  // namespace
+}  // namespace wasmcache::reference
