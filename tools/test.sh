@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# test.sh — installs what is missing, builds with AddressSanitizer and
+# UndefinedBehaviorSanitizer (preset debug-asan-ubsan, warnings as errors),
+# builds the large real-world fixtures, and runs the whole test suite.
+#
+# Usage: tools/test.sh
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO_ROOT"
+
+tools/setup.sh
+# The large fixtures (sql.js, zstd, tree-sitter) are rebuilt, not committed.
+if [[ ! -f build/fixtures-large/x64/sql-wasm.cache || ! -f build/fixtures-large/arm64/sql-wasm.cache ]]; then
+  tools/build-fixtures.sh --large-only
+fi
+cmake --preset debug-asan-ubsan
+cmake --build build/debug-asan-ubsan -j"$(nproc)"
+export WASMCACHE_REQUIRE_LARGE=1
+ctest --preset debug-asan-ubsan -j"$(nproc)"
