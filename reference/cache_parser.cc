@@ -182,12 +182,6 @@ absl::Status CheckTag(const Context& ctx, const ParsedFunction& fn,
   };
   switch (patched.mode) {
     case RelocMode::kWasmCall:
-      if (tag < imported || tag >= total) {
-        return reject(absl::StrFormat(
-            "function index %d outside the declared functions [%d, %d)", tag,
-            imported, total));
-      }
-      return absl::OkStatus();
     case RelocMode::kWasmCodePointerTableEntry:
       if (tag < imported || tag >= total) {
         return reject(absl::StrFormat(

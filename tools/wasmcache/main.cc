@@ -248,7 +248,7 @@ int Inspect(const Options& options, const reference::ParsedCache& parsed,
     code_bytes += static_cast<uint64_t>(h.instructions_size);
     std::printf(
         "function %u: turbofan at 0x%llx, %d code bytes (unpadded %d), "
-        "%d reloc, %d source positions, %d inlining, %d deopt, %d protected, "
+        "%d reloc bytes, %d source positions, %d inlining, %d deopt, %d protected, "
         "safepoints at 0x%x, %d stack slots, tiering budget %u\n",
         fn.index, static_cast<unsigned long long>(fn.code_offset()),
         h.instructions_size, h.unpadded_binary_size, h.reloc_info_size,

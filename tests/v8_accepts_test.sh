@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# v8_accepts_test.sh — real V8 13.6 (Node 24.20) accepts what wasmcache writes.
+#
+# Usage: tests/v8_accepts_test.sh ARCH CLI WORKDIR
+#   ARCH     x64 | arm64 (arm64 runs .v8/arm64/bin/node under qemu-aarch64-static)
+#   CLI      the wasmcache executable
+#   WORKDIR  scratch directory; everything goes to WORKDIR/ARCH/
+#
+# For every module in corpus/wat (wire bytes: corpus/v8-13.6/ARCH/NAME.wasm):
+#   1. serialize a fresh cache with ARCH's node, so the header's CPU-feature
+#      word is this machine's (V8 rejects a cache whose word differs);
+#   2. `CLI relocate` it; relocating the output again must give the same
+#      bytes (cmp);
+#   3. load the relocated cache in a fresh node: "deserialized": true;
+#   4. run corpus/wat/NAME.calls.json on the deserialized module and on a
+#      module compiled from the wire bytes (--compile-instead): the results
+#      must be identical.
+# The committed fixture corpus/v8-13.6/ARCH/NAME.cache is relocated too
+# (idempotence checked the same way) and loaded when its CPU-feature word
+# equals the fresh cache's; when it does not, a line says so (the fresh
+# caches already cover loading).
+# The large modules (build/fixtures-large/ARCH, made by
+# tools/build-fixtures.sh --large-only if absent) go through steps 1-3
+# (no call specs).
+# A control copy of one relocated cache with a corrupted flag-hash word must
+# be rejected, so "deserialized": true is known to be a real verdict.
+#
+# Exit 0 only if every check passes; missing prerequisites fail the test.
+set -euo pipefail
+
+die() { echo "v8_accepts: FAIL: $*" >&2; exit 1; }
+log() { echo "v8_accepts: $*"; }
+
+(( $# == 3 )) || { echo "usage: $0 x64|arm64 path/to/wasmcache WORKDIR" >&2; exit 2; }
+ARCH="$1"
+CLI="$2"
+WORKDIR="$3"
+[[ "$ARCH" == x64 || "$ARCH" == arm64 ]] || { echo "v8_accepts: ARCH must be x64 or arm64, not '$ARCH'" >&2; exit 2; }
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO_ROOT"
+
+V8_FLAGS=(--allow-natives-syntax --no-liftoff --no-wasm-lazy-compilation)
+ARM64_SYSROOT=/usr/aarch64-linux-gnu
+X64_SYSROOT=/usr/x86_64-linux-gnu
+TIMEOUT_NATIVE=600
+TIMEOUT_EMULATED=3600
+SMALL_DIR=corpus/v8-13.6
+LARGE_DIR=build/fixtures-large
+
+# --- prerequisites ----------------------------------------------------------
+for tool in timeout od cmp flock; do
+  command -v "$tool" >/dev/null || die "$tool not found"
+done
+[[ -x "$CLI" ]] || die "wasmcache CLI '$CLI' is not an executable file (build the wasmcache target)"
+
+case "$(uname -m)" in
+  x86_64) HOST_ARCH=x64 ;;
+  aarch64) HOST_ARCH=arm64 ;;
+  *) die "unsupported host $(uname -m)" ;;
+esac
+NODE=".v8/$ARCH/bin/node"
+HOST_NODE=".v8/$HOST_ARCH/bin/node"
+[[ -x "$NODE" ]] || die "$NODE missing: run tools/fetch-v8.sh (Node 24.20 for $ARCH)"
+[[ -x "$HOST_NODE" ]] || die "$HOST_NODE missing: run tools/fetch-v8.sh"
+if [[ "$ARCH" != "$HOST_ARCH" ]]; then
+  if [[ "$ARCH" == arm64 ]]; then
+    command -v qemu-aarch64-static >/dev/null \
+      || die "qemu-aarch64-static not found: needed to run the arm64 node (tools/setup.sh)"
+    [[ -e "$ARM64_SYSROOT/lib/ld-linux-aarch64.so.1" ]] \
+      || die "$ARM64_SYSROOT/lib/ld-linux-aarch64.so.1 missing: arm64 cross libraries needed by qemu (tools/setup.sh)"
+  else
+    command -v qemu-x86_64-static >/dev/null \
+      || die "qemu-x86_64-static not found: needed to run the x64 node"
+  fi
+fi
+
+# run_node ARGS...: ARCH's node with the fixture flags, natively or under qemu.
+run_node() {
+  if [[ "$ARCH" == "$HOST_ARCH" ]]; then
+    timeout "$TIMEOUT_NATIVE" "$NODE" "${V8_FLAGS[@]}" "$@"
+  elif [[ "$ARCH" == arm64 ]]; then
+    timeout "$TIMEOUT_EMULATED" qemu-aarch64-static -L "$ARM64_SYSROOT" "$NODE" "${V8_FLAGS[@]}" "$@"
+  else
+    timeout "$TIMEOUT_EMULATED" qemu-x86_64-static -L "$X64_SYSROOT" "$NODE" "${V8_FLAGS[@]}" "$@"
+  fi
+}
+
+# json_field FILE EXPR: evaluates EXPR (JavaScript, `j` is the parsed file).
+json_field() {
+  "$HOST_NODE" -e '
+    const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const v = eval(process.argv[2]);
+    console.log(typeof v === "string" ? v : JSON.stringify(v));
+  ' "$1" "$2"
+}
+
+# header_word FILE I: header word I (0..4) as 8 hex digits.
+header_word() {
+  od -A n -t x4 -j $((4 * $2)) -N 4 --endian=little "$1" | tr -d ' \n'
+}
+HEADER_WORD_NAMES=(magic version-hash cpu-features flag-hash wasm-features)
+
+# relocate IN OUT WASM: relocate IN to OUT, then OUT again; both outputs equal.
+relocate() {
+  local in="$1" out="$2" wasm="$3"
+  "$CLI" relocate --arch "$ARCH" --wasm "$wasm" "$in" -o "$out" >"$out.log" 2>&1 \
+    || die "wasmcache relocate $in failed: $(cat "$out.log")"
+  [[ -s "$out" ]] || die "wasmcache relocate wrote no $out"
+  "$CLI" relocate --arch "$ARCH" --wasm "$wasm" "$out" -o "$out.again" >"$out.again.log" 2>&1 \
+    || die "wasmcache relocate of its own output $out failed: $(cat "$out.again.log")"
+  cmp "$out" "$out.again" >/dev/null \
+    || die "relocating $out again changed it: $(cmp "$out" "$out.again" 2>&1 | head -n 1)"
+}
+
+# load_deserialized WASM CACHE OUT.json [SPEC]: V8 must deserialize CACHE;
+# with SPEC, the calls must have run.
+load_deserialized() {
+  local wasm="$1" cache="$2" out="$3" spec="${4:-}"
+  local call_args=()
+  [[ -n "$spec" ]] && call_args=(--call "@$spec")
+  run_node tools/v8/load.cjs "$wasm" "$cache" "${call_args[@]}" >"$out" \
+    || die "load.cjs $cache exited with $?"
+  [[ "$(json_field "$out" 'j.deserialized === true')" == true ]] \
+    || die "V8 did not deserialize $cache: $(cat "$out")"
+  [[ "$(json_field "$out" 'j.error === undefined')" == true ]] \
+    || die "load.cjs reported an error for $cache: $(cat "$out")"
+}
+
+# calls_match DESERIALIZED.json COMPILED.json SPEC: same call results, one per
+# spec entry; prints the number of calls.
+calls_match() {
+  "$HOST_NODE" -e '
+    const fs = require("fs");
+    const [a, b, s] = process.argv.slice(1).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
+    const fail = (m) => { console.error(m); process.exit(1); };
+    if (!Array.isArray(a.calls) || !Array.isArray(b.calls)) fail("a run has no calls");
+    if (a.calls.length !== s.length || b.calls.length !== s.length) {
+      fail(`expected ${s.length} calls, got ${a.calls.length} deserialized, ${b.calls.length} compiled`);
+    }
+    for (let i = 0; i < s.length; i++) {
+      if (JSON.stringify(a.calls[i]) !== JSON.stringify(b.calls[i])) {
+        fail(`call ${i} differs: deserialized ${JSON.stringify(a.calls[i])}, compiled ${JSON.stringify(b.calls[i])}`);
+      }
+    }
+    console.log(s.length);
+  ' "$1" "$2" "$3"
+}
+
+# serialize_fresh WASM CACHE: a cache made now, by ARCH's node on this machine.
+serialize_fresh() {
+  local wasm="$1" cache="$2"
+  run_node tools/v8/serialize.cjs "$wasm" "$cache" >"$cache.json" \
+    || die "serializing $wasm with $ARCH node failed: $(cat "$cache.json")"
+  [[ -s "$cache" ]] || die "serialize.cjs wrote no $cache"
+  local v8
+  v8="$(json_field "$cache.json" 'j.v8')"
+  [[ "$v8" == 13.6.* ]] || die "$NODE runs V8 $v8, not 13.6 (run tools/fetch-v8.sh)"
+}
+
+# --- run --------------------------------------------------------------------
+OUT="$WORKDIR/$ARCH"
+rm -rf "$OUT"
+mkdir -p "$OUT/small" "$OUT/committed" "$OUT/large"
+start=$SECONDS
+log "$ARCH: node $NODE, wasmcache $CLI, output in $OUT"
+
+modules=0
+calls_matched=0
+committed_loaded=0
+committed_skipped=0
+fresh_cpu_word=""
+
+names=()
+for wat in corpus/wat/*.wat; do
+  [[ -e "$wat" ]] || die "no corpus/wat/*.wat modules"
+  names+=("$(basename "$wat" .wat)")
+done
+(( ${#names[@]} > 0 )) || die "no corpus/wat/*.wat modules"
+
+for name in "${names[@]}"; do
+  wire="$SMALL_DIR/$ARCH/$name.wasm"
+  [[ -s "$wire" ]] || die "$wire missing: corpus/wat/$name.wat has no wire bytes (run tools/build-fixtures.sh)"
+  spec="corpus/wat/$name.calls.json"
+  [[ -f "$spec" ]] || die "$spec missing: every corpus/wat module needs a call spec"
+  d="$OUT/small"
+  cp "$wire" "$d/$name.wasm"
+
+  serialize_fresh "$d/$name.wasm" "$d/$name.fresh.cache"
+  cpu="$(header_word "$d/$name.fresh.cache" 2)"
+  if [[ -z "$fresh_cpu_word" ]]; then
+    fresh_cpu_word="$cpu"
+  elif [[ "$cpu" != "$fresh_cpu_word" ]]; then
+    die "fresh caches disagree on the CPU-feature word: 0x$fresh_cpu_word and 0x$cpu ($name)"
+  fi
+
+  relocate "$d/$name.fresh.cache" "$d/$name.relocated.cache" "$d/$name.wasm"
+  load_deserialized "$d/$name.wasm" "$d/$name.relocated.cache" "$d/$name.loaded.json" "$spec"
+  run_node tools/v8/load.cjs "$d/$name.wasm" - --compile-instead --call "@$spec" >"$d/$name.compiled.json" \
+    || die "load.cjs --compile-instead $name exited with $?"
+  [[ "$(json_field "$d/$name.compiled.json" 'j.error === undefined')" == true ]] \
+    || die "compiling $name failed: $(cat "$d/$name.compiled.json")"
+  n="$(calls_match "$d/$name.loaded.json" "$d/$name.compiled.json" "$spec")" \
+    || die "$name: deserialized (relocated) and compiled modules give different results"
+  calls_matched=$((calls_matched + n))
+  modules=$((modules + 1))
+  log "$ARCH: $name: fresh cache relocated (idempotent), deserialized, $n calls match compiled"
+
+  # The committed fixture: relocate always; load when V8 here would accept its
+  # header (the CPU-feature word is the machine-dependent one).
+  committed="$SMALL_DIR/$ARCH/$name.cache"
+  [[ -s "$committed" ]] || die "$committed missing"
+  c="$OUT/committed"
+  cp "$wire" "$c/$name.wasm"
+  relocate "$committed" "$c/$name.relocated.cache" "$c/$name.wasm"
+  committed_cpu="$(header_word "$committed" 2)"
+  if [[ "$committed_cpu" == "$cpu" ]]; then
+    load_deserialized "$c/$name.wasm" "$c/$name.relocated.cache" "$c/$name.loaded.json" "$spec"
+    n="$(calls_match "$c/$name.loaded.json" "$d/$name.compiled.json" "$spec")" \
+      || die "$name: committed fixture, relocated: results differ from the compiled module"
+    calls_matched=$((calls_matched + n))
+    committed_loaded=$((committed_loaded + 1))
+    log "$ARCH: $name: committed fixture relocated (idempotent), deserialized, $n calls match compiled"
+  else
+    committed_skipped=$((committed_skipped + 1))
+    log "$ARCH: $name: committed fixture relocated (idempotent); not loaded: header word 2" \
+        "(${HEADER_WORD_NAMES[2]}) is 0x$committed_cpu, this machine's $ARCH node writes 0x$cpu"
+  fi
+done
+
+# Control: V8 must reject a relocated cache whose flag-hash word is corrupted,
+# so the "deserialized" verdicts above come from a check that can fail.
+control="$OUT/small/control.cache"
+cp "$OUT/small/${names[0]}.relocated.cache" "$control"
+flag_word="$(header_word "$control" 3)"
+printf '\x5a' | dd of="$control" bs=1 seek=12 conv=notrunc status=none
+[[ "$(header_word "$control" 3)" != "$flag_word" ]] || printf '\xa5' | dd of="$control" bs=1 seek=12 conv=notrunc status=none
+[[ "$(header_word "$control" 3)" != "$flag_word" ]] || die "could not corrupt the control cache"
+run_node tools/v8/load.cjs "$OUT/small/${names[0]}.wasm" "$control" >"$OUT/small/control.json" \
+  || die "load.cjs on the control cache exited with $?"
+[[ "$(json_field "$OUT/small/control.json" 'j.deserialized === false')" == true ]] \
+  || die "V8 deserialized a cache with a corrupted flag-hash word: the harness cannot see rejection ($(cat "$OUT/small/control.json"))"
+log "$ARCH: control: a cache with a corrupted flag-hash word is rejected"
+
+# --- large modules ----------------------------------------------------------
+mapfile -t large_names < <(sed -n '/^LARGE_MODULES=(/,/^)/s/^  "\([^|"]*\)|.*/\1/p' tools/build-fixtures.sh)
+(( ${#large_names[@]} > 0 )) || die "no LARGE_MODULES found in tools/build-fixtures.sh"
+large_missing=0
+for name in "${large_names[@]}"; do
+  [[ -s "$LARGE_DIR/$ARCH/$name.wasm" && -s "$LARGE_DIR/$ARCH/$name.cache" ]] || large_missing=1
+done
+if (( large_missing )); then
+  log "$ARCH: building large fixtures: tools/build-fixtures.sh --large-only --arch $ARCH"
+  mkdir -p build
+  # One builder at a time: the script shares build/fixtures-wasm and build/npm.
+  flock build/.fixtures-large.lock tools/build-fixtures.sh --large-only --arch "$ARCH" \
+    >"$OUT/large/build-fixtures.log" 2>&1 \
+    || die "tools/build-fixtures.sh --large-only --arch $ARCH failed: $(tail -n 20 "$OUT/large/build-fixtures.log")"
+fi
+large_loaded=0
+for name in "${large_names[@]}"; do
+  wire="$LARGE_DIR/$ARCH/$name.wasm"
+  [[ -s "$wire" ]] || die "$wire missing after tools/build-fixtures.sh"
+  d="$OUT/large"
+  cp "$wire" "$d/$name.wasm"
+  serialize_fresh "$d/$name.wasm" "$d/$name.fresh.cache"
+  relocate "$d/$name.fresh.cache" "$d/$name.relocated.cache" "$d/$name.wasm"
+  load_deserialized "$d/$name.wasm" "$d/$name.relocated.cache" "$d/$name.loaded.json"
+  modules=$((modules + 1))
+  msg="$ARCH: $name (large): fresh cache relocated (idempotent), deserialized"
+  fixture="$LARGE_DIR/$ARCH/$name.cache"
+  relocate "$fixture" "$d/$name.fixture.relocated.cache" "$d/$name.wasm"
+  fixture_cpu="$(header_word "$fixture" 2)"
+  if [[ "$fixture_cpu" == "$fresh_cpu_word" ]]; then
+    load_deserialized "$d/$name.wasm" "$d/$name.fixture.relocated.cache" "$d/$name.fixture.loaded.json"
+    large_loaded=$((large_loaded + 1))
+    msg+="; $fixture relocated, deserialized"
+  else
+    msg+="; $fixture relocated, not loaded: header word 2 (${HEADER_WORD_NAMES[2]}) is 0x$fixture_cpu, this machine's is 0x$fresh_cpu_word"
+  fi
+  log "$msg"
+done
+
+log "$ARCH: committed fixtures loaded: $committed_loaded, not loaded (other CPU features): $committed_skipped;" \
+    "large fixtures loaded: $large_loaded of ${#large_names[@]}; $((SECONDS - start)) s"
+echo "v8_accepts $ARCH: $modules modules, all deserialized, $calls_matched calls matched"
