@@ -12,9 +12,6 @@
 namespace wasmcache::reference {
 namespace {
 
-// Largest instructions size of one function V8 can produce: a code space
-// holds it, and V8 allocates at most 90% of the largest space per chunk.
-constexpr uint64_t kMaxFunctionCodeSize = uint64_t{1} << 30;
 
 struct Context {
   const ModuleInfo& module;
@@ -100,7 +97,9 @@ absl::Status ReadModuleHeader(ByteReader& r, const Context& ctx,
   return absl::OkStatus();
 }
 
-absl::Status CheckCodeHeader(const CodeHeader& h, uint64_t header_offset) {
+// One function's code must fit in one code space of the target.
+absl::Status CheckCodeHeader(const CodeHeader& h, uint64_t header_offset,
+                             const ArchTraits& traits) {
   // Offsets of each field in the record (after the tag byte).
   auto at = [&](int field_index) { return header_offset + 4 * field_index; };
   for (int p = 0; p < kNumCodeParts; ++p) {
@@ -112,11 +111,13 @@ absl::Status CheckCodeHeader(const CodeHeader& h, uint64_t header_offset) {
           at(8 + p));
     }
   }
-  if (static_cast<uint64_t>(h.instructions_size) > kMaxFunctionCodeSize) {
-    return LimitError(section::kCodeHeader,
-                      absl::StrFormat("instructions size %d over the limit",
-                                      h.instructions_size),
-                      at(8));
+  if (static_cast<uint64_t>(h.instructions_size) >
+      traits.max_code_space_size) {
+    return LimitError(
+        section::kCodeHeader,
+        absl::StrFormat("instructions size %d over the %d-byte code space",
+                        h.instructions_size, traits.max_code_space_size),
+        at(8));
   }
   if (h.unpadded_binary_size < 0 ||
       h.unpadded_binary_size > h.instructions_size) {
@@ -234,6 +235,22 @@ absl::Status CheckOverlaps(const ParsedFunction& fn) {
               return std::tie(a->site.field_offset, a->site.field_size) <
                      std::tie(b->site.field_offset, b->site.field_size);
             });
+  // Instructions read to locate a pool slot must stay as written.
+  for (const PatchedSite* reader : order) {
+    if (reader->site.field_offset == reader->site.pc) continue;
+    for (const PatchedSite* writer : order) {
+      if (writer->site.field_offset < reader->site.pc + 4 &&
+          reader->site.pc < writer->site.field_offset + writer->site.field_size) {
+        return MalformedError(
+            section::kReloc,
+            absl::StrFormat("%s at pc 0x%x patches the instruction of %s at "
+                            "pc 0x%x",
+                            RelocModeName(writer->mode), writer->site.pc,
+                            RelocModeName(reader->mode), reader->site.pc),
+            fn.code_offset() + reader->site.pc);
+      }
+    }
+  }
   for (size_t i = 1; i < order.size(); ++i) {
     const PatchedSite& a = *order[i - 1];
     const PatchedSite& b = *order[i];
@@ -261,7 +278,7 @@ absl::Status ReadTurboFanFunction(ByteReader& r, const Context& ctx,
   r.set_section(section::kCodeHeader);
   const uint64_t header_offset = r.offset();
   WASMCACHE_RETURN_IF_ERROR(ReadLayout(r, fn.header));
-  WASMCACHE_RETURN_IF_ERROR(CheckCodeHeader(fn.header, header_offset));
+  WASMCACHE_RETURN_IF_ERROR(CheckCodeHeader(fn.header, header_offset, ctx.traits));
   r.set_section(section::kCode);
   for (int p = 0; p < kNumCodeParts; ++p) {
     fn.part_offsets[p] = r.offset();
@@ -282,6 +299,14 @@ absl::Status ReadTurboFanFunction(ByteReader& r, const Context& ctx,
           section::kReloc,
           absl::StrFormat("mode %s at pc 0x%x is not allowed in wasm code",
                           RelocModeName(entry.mode), entry.pc),
+          fn.code_offset() + entry.pc);
+    }
+    if (!ModeUsedOnTarget(ctx.env.arch, entry.mode)) {
+      return MalformedError(
+          section::kReloc,
+          absl::StrFormat("mode %s at pc 0x%x is not used on %s",
+                          RelocModeName(entry.mode), entry.pc,
+                          ArchName(ctx.env.arch)),
           fn.code_offset() + entry.pc);
     }
     if (!IsSerializerPatched(entry.mode)) continue;

@@ -2,6 +2,7 @@
 
 #include <cassert>
 
+#include "absl/strings/str_format.h"
 #include "spec/errors.h"
 
 namespace wasmcache::reference {
@@ -13,6 +14,13 @@ CodeManager::~CodeManager() {
 
 absl::StatusOr<std::unique_ptr<NativeModule>> CodeManager::NewNativeModule(
     ModuleInfo module, Environment env, uint64_t code_size_estimate) {
+  if (!JumpTablesSupported(env.arch)) {
+    return absl::UnimplementedError(FormatError(
+        section::kCodeSpace,
+        absl::StrFormat("jump tables of %s are not implemented yet",
+                        ArchName(env.arch)),
+        0));
+  }
   auto native_module =
       std::make_unique<NativeModule>(this, std::move(module), std::move(env));
   WASMCACHE_RETURN_IF_ERROR(native_module->Initialize(code_size_estimate));

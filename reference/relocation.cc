@@ -146,6 +146,18 @@ absl::StatusOr<Site> LocateSite(Arch arch, absl::Span<const uint8_t> code,
   }
 }
 
+bool ModeUsedOnTarget(Arch arch, RelocMode mode) {
+  switch (arch) {
+    case Arch::kX64:
+      return mode != RelocMode::kConstPool && mode != RelocMode::kVeneerPool &&
+             mode != RelocMode::kInternalReferenceEncoded;
+    case Arch::kArm64:
+      return mode != RelocMode::kInternalReferenceEncoded;
+    default:
+      return true;
+  }
+}
+
 bool TagFitsForm(Arch arch, const Site& site, uint64_t tag) {
   (void)arch;
   switch (site.form) {

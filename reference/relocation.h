@@ -70,6 +70,11 @@ uint64_t ReadTarget(Arch arch, const uint8_t* code, uint64_t code_address,
 bool WriteTarget(Arch arch, uint8_t* code, uint64_t code_address,
                  const Site& site, uint64_t target);
 
+// Whether V8 13.6 emits `mode` in wasm code for `arch` (for example
+// CONST_POOL and VENEER_POOL only where the target has constant pools).
+// Targets whose forms are not implemented yet accept every wasm mode.
+bool ModeUsedOnTarget(Arch arch, RelocMode mode);
+
 // The range of tag values a site form can hold on disk, before any check
 // against the module (e.g. arm64 branches hold int26).
 bool TagFitsForm(Arch arch, const Site& site, uint64_t tag);

@@ -13,6 +13,12 @@
 //   kResourceExhausted   the input asks for more than a configured limit
 //   kInternal            wasmcache broke an invariant of its own (a bug)
 //
+// Two codes are about the caller, not the input:
+//   kInvalidArgument     the environment is inconsistent with the module
+//                        ("environment: <what>", no offset)
+//   kUnimplemented       the target's relocation forms or jump tables are
+//                        not implemented yet
+//
 // Both implementations must return the same code for the same input; the
 // message may say more in one than in the other, the code may not differ.
 
