@@ -8,6 +8,13 @@
 #   (default)     corpus/wat/*.wat -> wat2wasm -> serialize with each arch's
 #                 node into corpus/v8-13.6/<arch>/<name>.{wasm,cache}
 #                 (committed), then write corpus/v8-13.6/PROVENANCE.
+#                 A module with corpus/wat/<name>.tiering.json is "tiered":
+#                 made with that file's own V8 flags (Liftoff, lazy
+#                 compilation, dynamic tiering) by tools/v8/serialize-tiered.cjs,
+#                 which runs its warm-up calls before serializing; its flags
+#                 also go to the sidecar corpus/v8-13.6/<arch>/<name>.flags
+#                 (one line, space-separated). Every other fixture uses
+#                 V8_FLAGS below and has no sidecar.
 #   --large       also: real-world modules from npm (pinned below) into
 #                 build/fixtures-large/<arch>/<name>.{wasm,cache} (git-ignored,
 #                 too big to commit) and build/fixtures-large/PROVENANCE.
@@ -17,7 +24,8 @@
 #   --no-verify   skip the load-back checks.
 #
 # Verification (default): each fresh cache is loaded back with
-# tools/v8/load.cjs in a fresh process of the same node ("deserialized":
+# tools/v8/load.cjs in a fresh process of the same node, with the fixture's
+# flags (its .flags sidecar if it has one, else V8_FLAGS) ("deserialized":
 # true is required); for small fixtures with corpus/wat/<name>.calls.json,
 # the calls' results on the deserialized module must equal those on a
 # module compiled from the wire bytes (--compile-instead), and x64 must
@@ -54,6 +62,7 @@ LARGE_MODULES=(
 
 build_small=1
 build_large=0
+tiered_names=()
 verify=1
 archs=()
 while (( $# > 0 )); do
@@ -111,34 +120,62 @@ run_node() {
   fi
 }
 
-# serialize ARCH IN.wasm OUT_DIR NAME: OUT_DIR/NAME.wasm + OUT_DIR/NAME.cache
-serialize() {
-  local arch="$1" wasm="$2" out_dir="$3" name="$4"
-  mkdir -p "$out_dir"
-  cp "$wasm" "$out_dir/$name.wasm"
-  local start=$SECONDS
-  run_node "$arch" "${V8_FLAGS[@]}" tools/v8/serialize.cjs \
-      "$out_dir/$name.wasm" "$out_dir/$name.cache" >"$VERIFY_DIR/$arch/$name.serialize.json" \
-    || die "$arch: serializing $name failed"
-  log "$arch: $name.cache $(filesize "$out_dir/$name.cache") bytes ($((SECONDS - start)) s)"
+# tiering_flags TIERING.json: its "v8_flags", space-separated, on one line.
+tiering_flags() {
+  "$HOST_NODE" -e '
+    const t = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const ok = Array.isArray(t.v8_flags) && t.v8_flags.length > 0 &&
+               t.v8_flags.every((f) => typeof f === "string" && /^--\S+$/.test(f));
+    if (!ok) { console.error(`${process.argv[1]}: "v8_flags" must list flags`); process.exit(1); }
+    console.log(t.v8_flags.join(" "));
+  ' "$1"
 }
 
-# verify ARCH DIR NAME [SPEC]: load back in a fresh process; compare calls.
+# serialize ARCH IN.wasm OUT_DIR NAME [TIERING.json]: OUT_DIR/NAME.wasm +
+# OUT_DIR/NAME.cache; with TIERING.json also the sidecar OUT_DIR/NAME.flags.
+serialize() {
+  local arch="$1" wasm="$2" out_dir="$3" name="$4" tiering="${5:-}"
+  local report="$VERIFY_DIR/$arch/$name.serialize.json"
+  mkdir -p "$out_dir"
+  cp "$wasm" "$out_dir/$name.wasm"
+  rm -f "$out_dir/$name.flags"
+  local start=$SECONDS
+  if [[ -n "$tiering" ]]; then
+    local flags=()
+    read -r -a flags <<<"$(tiering_flags "$tiering")"
+    run_node "$arch" "${flags[@]}" tools/v8/serialize-tiered.cjs "$tiering" \
+        "$out_dir/$name.wasm" "$out_dir/$name.cache" >"$report" \
+      || die "$arch: serializing $name (tiered) failed: $(cat "$report")"
+    echo "${flags[*]}" >"$out_dir/$name.flags"
+  else
+    run_node "$arch" "${V8_FLAGS[@]}" tools/v8/serialize.cjs \
+        "$out_dir/$name.wasm" "$out_dir/$name.cache" >"$report" \
+      || die "$arch: serializing $name failed"
+  fi
+  log "$arch: $name.cache $(filesize "$out_dir/$name.cache") bytes${tiering:+ (tiered)} ($((SECONDS - start)) s)"
+}
+
+# verify ARCH DIR NAME [SPEC]: load back in a fresh process, under the flags
+# of DIR/NAME.flags if that sidecar exists (else V8_FLAGS); compare calls.
 verify() {
   local arch="$1" dir="$2" name="$3" spec="${4:-}"
-  local call_args=()
+  local call_args=() flags=("${V8_FLAGS[@]}") flag_args=()
   [[ -n "$spec" ]] && call_args=(--call "@$spec")
+  if [[ -f "$dir/$name.flags" ]]; then
+    read -r -a flags <"$dir/$name.flags"
+    flag_args=(--flags "@$dir/$name.flags")
+  fi
   local loaded="$VERIFY_DIR/$arch/$name.json"
   local compiled="$VERIFY_DIR/$arch/$name.compiled.json"
-  run_node "$arch" "${V8_FLAGS[@]}" tools/v8/load.cjs "$dir/$name.wasm" "$dir/$name.cache" \
+  run_node "$arch" "${flags[@]}" tools/v8/load.cjs "${flag_args[@]}" "$dir/$name.wasm" "$dir/$name.cache" \
       "${call_args[@]}" >"$loaded"
   grep -q '"deserialized":true' "$loaded" || die "$arch: $dir/$name.cache did not load back: $(cat "$loaded")"
   if [[ -n "$spec" ]]; then
-    run_node "$arch" "${V8_FLAGS[@]}" tools/v8/load.cjs "$dir/$name.wasm" - --compile-instead \
+    run_node "$arch" "${flags[@]}" tools/v8/load.cjs "${flag_args[@]}" "$dir/$name.wasm" - --compile-instead \
         "${call_args[@]}" >"$compiled"
     same_calls "$loaded" "$compiled" || die "$arch: $name: deserialized and compiled results differ"
   fi
-  log "$arch: $name verified (deserialized${spec:+, calls match compiled})"
+  log "$arch: $name verified (deserialized${flag_args[*]:+ under its .flags}${spec:+, calls match compiled})"
 }
 
 # same_calls A.json B.json: equal "calls" arrays.
@@ -163,9 +200,55 @@ reloc_summary() {
       "$("$HOST_NODE" tools/v8/summarize-cache.cjs "$dir/$name.wasm" "$cache" | "$HOST_NODE" -e '
         const s = JSON.parse(require("fs").readFileSync(0, "utf8"));
         const modes = Object.entries(s.relocs).sort().map(([m, n]) => `${m} ${n}`).join(", ");
-        console.log(`${s.functions} functions, ${s.code_bytes} code bytes; ${modes}` +
+        const names = { 2: "lazy", 3: "eager", 4: "TurboFan" };
+        const records = Object.keys(s.records).some((t) => t !== "4")
+            ? " (" + Object.entries(s.records).map(([t, n]) => `${n} ${names[t] || "tag " + t}`).join(", ") + ")"
+            : "";
+        console.log(`${s.functions} functions${records}, ${s.code_bytes} code bytes; ${modes}` +
                     (s.exact ? "" : " (NOT EXACT)"));')"
   done
+}
+
+# tiered_summary ARCH DIR NAME: what a tiered fixture holds, for PROVENANCE:
+# its compilation states before serialization, and per declared function the
+# record tag and the tiering budget (omitted when it is the initial one).
+tiered_summary() {
+  local arch="$1" dir="$2" name="$3"
+  "$HOST_NODE" tools/v8/summarize-cache.cjs "$dir/$name.wasm" "$dir/$name.cache" \
+    | "$HOST_NODE" -e '
+      const fs = require("fs");
+      const [arch, flagsFile, reportFile] = process.argv.slice(1);
+      const s = JSON.parse(fs.readFileSync(0, "utf8"));
+      const r = JSON.parse(fs.readFileSync(reportFile, "utf8"));
+      const flag = fs.readFileSync(flagsFile, "utf8").split(/\s+/)
+          .find((f) => f.startsWith("--wasm-tiering-budget="));
+      const initial = flag ? Number(flag.split("=")[1]) : 13000000;
+      const exported = {};
+      for (const [n, i] of Object.entries(s.exports)) exported[i] = n;
+      const names = { 2: "lazy", 3: "eager", 4: "turbofan" };
+      const items = s.tags.map((tag, i) => {
+        const index = s.imports + i;
+        const label = `${index}${exported[index] ? " (" + exported[index] + ")" : ""}`;
+        const budget = s.budgets[i] === initial ? "" : ` ${s.budgets[i]}`;
+        return `${label} ${names[tag] || "tag " + tag}${budget}`;
+      });
+      console.log(`  ${arch} states before serializing: ` +
+                  Object.entries(r.states).map(([n, st]) => `${n} ${st}`).join(", "));
+      console.log(`  ${arch} records (function index, tag, tiering budget if not ${initial}):`);
+      for (let i = 0; i < items.length; i += 4) console.log("    " + items.slice(i, i + 4).join(", "));
+    ' "$arch" "$dir/$name.flags" "$VERIFY_DIR/$arch/$name.serialize.json"
+}
+
+# tiered_warm_up NAME: the warm-up of corpus/wat/NAME.tiering.json, one line.
+tiered_warm_up() {
+  "$HOST_NODE" -e '
+    const t = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const calls = t.warm_up.map(([n, a, k = 1]) => `${n}(${a.join(", ")}) x${k}`).join(", ");
+    const tierUp = (t.tier_up || []).length > 0
+        ? `; then %WasmTierUpFunction(${t.tier_up.join(", ")})`
+        : "; no forced tier-up (TurboFan only where a budget ran out)";
+    console.log(calls + tierUp);
+  ' "corpus/wat/$1.tiering.json"
 }
 
 node_info() {  # ARCH -> "v24.x.y 13.6.x"
@@ -186,11 +269,17 @@ if (( build_small )); then
     read -r -a wat_flags <<<"$(sed -n 's/^;; wat2wasm-flags: //p' "$wat" | head -n 1)"
     wat2wasm "${wat_flags[@]}" "$wat" -o "$WASM_DIR/$name.wasm"
     names+=("$name")
+    if [[ -f "corpus/wat/$name.tiering.json" ]]; then
+      tiering_flags "corpus/wat/$name.tiering.json" >/dev/null || die "corpus/wat/$name.tiering.json: bad v8_flags"
+      tiered_names+=("$name")
+    fi
   done
   for arch in "${archs[@]}"; do
     rm -rf "${SMALL_DIR:?}/$arch"
     for name in "${names[@]}"; do
-      serialize "$arch" "$WASM_DIR/$name.wasm" "$SMALL_DIR/$arch" "$name"
+      tiering="corpus/wat/$name.tiering.json"
+      [[ -f "$tiering" ]] || tiering=""
+      serialize "$arch" "$WASM_DIR/$name.wasm" "$SMALL_DIR/$arch" "$name" "$tiering"
     done
     if (( verify )); then
       for name in "${names[@]}"; do
@@ -241,7 +330,7 @@ fi
 # ---------------------------------------------------------------------------
 # PROVENANCE
 
-write_common_provenance() {
+write_common_provenance() {  # [with-tiered]
   local arch
   echo "Made by tools/build-fixtures.sh; do not edit (rerun it)."
   echo
@@ -258,6 +347,9 @@ write_common_provenance() {
   echo "## Commands"
   echo "V8 flags (the header's flag hash depends on exactly these):"
   echo "  ${V8_FLAGS[*]}"
+  if [[ "${1:-}" == with-tiered ]]; then
+    echo "  except for fixtures with a <name>.flags sidecar (see \"Fixtures with their own V8 flags\")"
+  fi
   echo "serialize: <node> ${V8_FLAGS[*]} tools/v8/serialize.cjs <name>.wasm <name>.cache"
   echo "load:      <node> ${V8_FLAGS[*]} tools/v8/load.cjs <name>.wasm <name>.cache [--call @corpus/wat/<name>.calls.json] [--compile-instead]"
   if setarch x86_64 -R true 2>/dev/null; then
@@ -285,7 +377,8 @@ write_notes() {
   cache whose word differs from the loading process's, so these fixtures load back
   in real V8 only on a machine with the same features; wasmcache itself reads
   the word and does not require it to match.
-- Word 3 is FlagList::Hash() of the V8 flags above; any other flag set is rejected.
+- Word 3 is FlagList::Hash() of the V8 flags the cache was made with (the ones
+  above, or those of its .flags sidecar); any other flag set is rejected.
 - x64 caches contain the upper 32 bits of real external-reference addresses
   (V8 writes the tag into the low half of a 64-bit movabs immediate and leaves
   the high half of the address it held: an address leak; V8 reads only the low
@@ -307,10 +400,63 @@ if (( build_small )) && [[ " ${archs[*]} " == *" x64 "* && " ${archs[*]} " == *"
   {
     echo "# corpus/v8-13.6: real V8 13.6 native-module caches"
     echo
-    write_common_provenance
+    if (( ${#tiered_names[@]} > 0 )); then write_common_provenance with-tiered; else write_common_provenance; fi
     for arch in "${archs[@]}"; do
       echo "$arch: $(header_words "$SMALL_DIR/$arch/calls.cache")"
     done
+    for name in "${tiered_names[@]}"; do
+      for arch in "${archs[@]}"; do
+        echo "$arch $name: $(header_words "$SMALL_DIR/$arch/$name.cache")  (own flags, see below)"
+      done
+    done
+    if (( ${#tiered_names[@]} > 0 )); then
+      echo
+      echo "## Fixtures with their own V8 flags (tiered: Liftoff, lazy compilation, dynamic tiering)"
+      echo "Convention: a fixture made under V8 flags other than the ones above has a"
+      echo "sidecar <arch>/<name>.flags next to its cache: one line, the V8 flags"
+      echo "separated by spaces. Load it in a node run with exactly those flags (the"
+      echo "header's flag hash is theirs; any other set is rejected), e.g."
+      echo "  <node> \$(cat <arch>/<name>.flags) tools/v8/load.cjs --flags @<arch>/<name>.flags \\"
+      echo "         <arch>/<name>.wasm <arch>/<name>.cache [--call @corpus/wat/<name>.calls.json]"
+      echo "A fixture without a .flags file was made with the flags above. The flags and"
+      echo "the warm-up calls come from corpus/wat/<name>.tiering.json;"
+      echo "serialize: <node> <its flags> tools/v8/serialize-tiered.cjs corpus/wat/<name>.tiering.json <name>.wasm <name>.cache"
+      echo "(compile, instantiate, warm-up calls, optional %WasmTierUpFunction, then"
+      echo "%SerializeWasmModule). Verification loaded each back under its .flags in a"
+      echo "fresh process; its calls gave the results of a freshly compiled module."
+      for name in "${tiered_names[@]}"; do
+        echo
+        echo "$name: $(cat "$SMALL_DIR/${archs[0]}/$name.flags")"
+        echo "  warm-up: $(tiered_warm_up "$name")"
+        for arch in "${archs[@]}"; do tiered_summary "$arch" "$SMALL_DIR/$arch" "$name"; done
+      done
+      cat <<'EOF'
+
+Notes on these fixtures:
+- Tags: 2 lazy (no code, or Liftoff code whose budget is still the initial one:
+  tiered's "boom" was compiled but trapped before any tiering check, which sits
+  at returns and loop back edges), 3 eager (Liftoff code that has run), 4 TurboFan.
+  Only TurboFan code is in the cache; V8 refuses (aborts, in %SerializeWasmModule)
+  to serialize a module without any.
+- --liftoff, --wasm-lazy-compilation and --wasm-dynamic-tiering are V8 13.6's
+  defaults, listed for clarity: with or without them the flag-hash word was the same.
+- --wasm-sync-tier-up makes a tier-up triggered by an exhausted budget compile at
+  once, on the main thread, at a fixed point of the warm-up (tiered's "hot"), so
+  the cache is the same from run to run. tiered_deopt's "spin" never exhausts its
+  budget; %WasmTierUpFunction compiles it with the feedback collected so far.
+- Liftoff charges budgets differently per architecture: the same warm-up leaves
+  different budgets in the x64 and arm64 caches. A function that tiered up while
+  running had its budget restarted from the initial value, and the rest of that
+  Liftoff call spent part of it again (tiered's "hot").
+- WASM_CODE_POINTER_TABLE_ENTRY sites guard speculatively inlined call_indirect
+  targets (--wasm-inlining-call-indirect); their tag is the target's function
+  index counting imports (tiered.wat has one import, so $inc is 1).
+- With --wasm-deopt the guard is a deoptimization exit instead of a generic call:
+  the TurboFan record then carries deoptimization data and inlining positions,
+  and calls with other targets deoptimize to Liftoff after loading
+  (tiered_deopt.calls.json does that).
+EOF
+    fi
     echo
     echo "## Sources"
     echo "corpus/wat/<name>.wat (written for this project; many.wat is generated by"

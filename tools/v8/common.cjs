@@ -1,22 +1,94 @@
-// common.cjs — helpers shared by serialize.cjs and load.cjs.
+// common.cjs — helpers shared by serialize.cjs, serialize-tiered.cjs and
+// load.cjs.
 'use strict';
+const fs = require('fs');
 
-// The V8 flags every fixture is made and loaded with. V8 stores a hash of
-// the flag values in the cache header and rejects a cache made under
-// different flags, so makers and loaders must agree on exactly this set.
+// The V8 flags every fixture is made and loaded with, unless it has a
+// <name>.flags sidecar next to its cache (one line, the V8 flags separated by
+// spaces; see corpus/v8-13.6/PROVENANCE). V8 stores a hash of the flag values
+// in the cache header and rejects a cache made under different flags, so
+// makers and loaders must agree on exactly this set.
 const REQUIRED_FLAGS = [
   '--allow-natives-syntax',
   '--no-liftoff',
   '--no-wasm-lazy-compilation',
 ];
 
-// Exits with code 2 if node was started without the required flags.
-function requireFlags(script) {
-  const missing = REQUIRED_FLAGS.filter((f) => !process.execArgv.includes(f));
-  if (missing.length > 0) {
-    console.error(`${script}: node must run with ${REQUIRED_FLAGS.join(' ')} ` +
-                  `(missing: ${missing.join(' ')})`);
+// Reads a flag set: "@path" names a file (such as a fixture's .flags
+// sidecar), anything else is the flags themselves; either way the flags are
+// separated by white space.
+function parseFlagSet(text) {
+  const body = text.startsWith('@') ? fs.readFileSync(text.slice(1), 'utf8') : text;
+  return body.split(/\s+/).filter((f) => f.length > 0);
+}
+
+// Exits with code 2 if node was started without the required flags. With
+// the default set, other flags are tolerated (as before); with any other
+// set (a fixture made with its own flags), node must run with exactly those
+// flags, because any extra V8 flag changes the flag hash too.
+function requireFlags(script, expected = REQUIRED_FLAGS) {
+  const missing = expected.filter((f) => !process.execArgv.includes(f));
+  const strict = expected !== REQUIRED_FLAGS;
+  const extra = strict ? process.execArgv.filter((f) => !expected.includes(f)) : [];
+  if (missing.length > 0 || extra.length > 0) {
+    console.error(`${script}: node must run with ${expected.join(' ')}` +
+                  (missing.length > 0 ? ` (missing: ${missing.join(' ')})` : '') +
+                  (extra.length > 0 ? ` (unexpected: ${extra.join(' ')})` : ''));
+    if (!strict) {
+      console.error(`${script}: a fixture with a <name>.flags sidecar needs node run ` +
+                    'with those flags and --flags @<name>.flags');
+    }
     process.exit(2);
+  }
+}
+
+// Call arguments in call specs: JSON numbers pass as Numbers; strings
+// "<int>n" pass as BigInt; "NaN", "Infinity", "-Infinity", "-0" pass as
+// those Numbers.
+function toArgument(value) {
+  if (typeof value !== 'string') return value;
+  if (/^-?[0-9]+n$/.test(value)) return BigInt(value.slice(0, -1));
+  const special = { 'NaN': NaN, 'Infinity': Infinity, '-Infinity': -Infinity, '-0': -0 };
+  if (value in special) return special[value];
+  return value;
+}
+
+function formatValue(value) {
+  if (Array.isArray(value)) return value.map(formatValue);
+  if (Object.is(value, -0)) return '-0';
+  return String(value);
+}
+
+// The deterministic "env" imports every module gets (a fresh object, with a
+// fresh tick counter, per call); other function imports return 0.
+function makeImports(module) {
+  let counter = 0;
+  const stubs = {
+    add: (a, b) => (a + b) | 0,
+    mul: (a, b) => a * b,
+    tick: () => ++counter,
+    big: (x) => BigInt.asIntN(64, 3n * x + 1n),
+  };
+  const imports = {};
+  for (const { module: name, name: field, kind } of WebAssembly.Module.imports(module)) {
+    if (kind !== 'function') continue;
+    imports[name] ??= {};
+    imports[name][field] = name === 'env' && field in stubs ? stubs[field] : () => 0;
+  }
+  return imports;
+}
+
+// Calls export `name` of `instance` with call-spec arguments; returns the
+// formatted result, "trap: <message>" or "throw: <Name>: <message>".
+function callExport(instance, name, rawArgs) {
+  try {
+    const fn = instance.exports[name];
+    if (typeof fn !== 'function') throw new TypeError(`no exported function ${name}`);
+    return formatValue(fn(...rawArgs.map(toArgument)));
+  } catch (e) {
+    return e instanceof WebAssembly.RuntimeError
+        ? `trap: ${e.message}`
+        : `throw: ${e && e.name}: ${e && e.message}`;
   }
 }
 
@@ -32,4 +104,7 @@ function headerWords(bytes) {
   return words;
 }
 
-module.exports = { REQUIRED_FLAGS, requireFlags, headerWords };
+module.exports = {
+  REQUIRED_FLAGS, parseFlagSet, requireFlags, headerWords,
+  toArgument, formatValue, makeImports, callExport,
+};

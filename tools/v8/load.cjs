@@ -6,6 +6,13 @@
 //   node --allow-natives-syntax --no-liftoff --no-wasm-lazy-compilation \
 //        tools/v8/load.cjs module.wasm cache [--call SPEC] [--compile-instead]
 //
+// A fixture made with its own flags has a sidecar DIR/NAME.flags next to
+// its cache (one line of space-separated V8 flags); run node with those
+// flags instead and tell load.cjs to expect them:
+//
+//   node $(cat DIR/NAME.flags) tools/v8/load.cjs --flags @DIR/NAME.flags \
+//        DIR/NAME.wasm DIR/NAME.cache [--call SPEC] [--compile-instead]
+//
 // (arm64: prefix `qemu-aarch64-static -L /usr/aarch64-linux-gnu` and use
 // .v8/arm64/bin/node.)
 //
@@ -20,6 +27,10 @@
 //   --compile-instead  do not deserialize: compile the wire bytes with
 //                      `new WebAssembly.Module` and run the same calls, so a
 //                      test can compare both runs.
+//   --flags FLAGS      FLAGS is the V8 flag set node runs with, or @file
+//                      holding it (white-space separated); node must then run
+//                      with exactly these flags. Default: the fixed set of
+//                      tools/v8/common.cjs (REQUIRED_FLAGS).
 //
 // Prints one JSON line:
 //   {"mode": "deserialize"|"compile", "deserialized": bool,
@@ -31,7 +42,7 @@
 // or a missing export).
 //
 // Imports: every module gets this deterministic "env" object (a fresh one
-// per instance; tick's counter starts at 0):
+// per instance; tick's counter starts at 0; tools/v8/common.cjs makeImports):
 //   env.add(a, b)  = (a + b) | 0                      i32 x i32 -> i32
 //   env.mul(a, b)  = a * b                            f64 x f64 -> f64
 //   env.tick()     = ++counter                        -> i32
@@ -43,17 +54,20 @@
 // misuse (bad arguments, missing flags, unreadable files).
 'use strict';
 const fs = require('fs');
-const { requireFlags } = require('./common.cjs');
+const {
+  REQUIRED_FLAGS, parseFlagSet, requireFlags, makeImports, callExport,
+} = require('./common.cjs');
 
 function usage(message) {
   if (message) console.error(`load.cjs: ${message}`);
   console.error('usage: node --allow-natives-syntax --no-liftoff --no-wasm-lazy-compilation ' +
-                'load.cjs module.wasm cache [--call SPEC|@file] [--compile-instead]');
+                'load.cjs module.wasm cache [--call SPEC|@file] [--compile-instead]\n' +
+                '       [--flags FLAGS|@file]   (node runs with FLAGS instead)');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const options = { wasm: null, cache: null, spec: null, compileInstead: false };
+  const options = { wasm: null, cache: null, spec: null, compileInstead: false, flags: null };
   const positional = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--compile-instead') {
@@ -61,6 +75,9 @@ function parseArgs(argv) {
     } else if (argv[i] === '--call') {
       if (i + 1 >= argv.length) usage('--call needs a SPEC');
       options.spec = argv[++i];
+    } else if (argv[i] === '--flags') {
+      if (i + 1 >= argv.length) usage('--flags needs FLAGS or @file');
+      options.flags = argv[++i];
     } else if (argv[i].startsWith('--')) {
       usage(`unknown option ${argv[i]}`);
     } else {
@@ -85,57 +102,27 @@ function parseSpec(text) {
   return spec;
 }
 
-function toArgument(value) {
-  if (typeof value !== 'string') return value;
-  if (/^-?[0-9]+n$/.test(value)) return BigInt(value.slice(0, -1));
-  const special = { 'NaN': NaN, 'Infinity': Infinity, '-Infinity': -Infinity, '-0': -0 };
-  if (value in special) return special[value];
-  return value;
-}
-
-function formatValue(value) {
-  if (Array.isArray(value)) return value.map(formatValue);
-  if (Object.is(value, -0)) return '-0';
-  return String(value);
-}
-
-function makeImports(module) {
-  let counter = 0;
-  const stubs = {
-    add: (a, b) => (a + b) | 0,
-    mul: (a, b) => a * b,
-    tick: () => ++counter,
-    big: (x) => BigInt.asIntN(64, 3n * x + 1n),
-  };
-  const imports = {};
-  for (const { module: name, name: field, kind } of WebAssembly.Module.imports(module)) {
-    if (kind !== 'function') continue;
-    imports[name] ??= {};
-    imports[name][field] = name === 'env' && field in stubs ? stubs[field] : () => 0;
-  }
-  return imports;
-}
-
 function runCalls(module, spec) {
   const instance = new WebAssembly.Instance(module, makeImports(module));
-  return spec.map(([name, rawArgs]) => {
-    let result;
-    try {
-      const fn = instance.exports[name];
-      if (typeof fn !== 'function') throw new TypeError(`no exported function ${name}`);
-      result = formatValue(fn(...rawArgs.map(toArgument)));
-    } catch (e) {
-      result = e instanceof WebAssembly.RuntimeError
-          ? `trap: ${e.message}`
-          : `throw: ${e && e.name}: ${e && e.message}`;
-    }
-    return { call: name, args: rawArgs, result };
-  });
+  return spec.map(([name, rawArgs]) => ({
+    call: name, args: rawArgs, result: callExport(instance, name, rawArgs),
+  }));
 }
 
 function main() {
   const options = parseArgs(process.argv.slice(2));
-  requireFlags('load.cjs');
+  let flags = REQUIRED_FLAGS;
+  if (options.flags !== null) {
+    try {
+      flags = parseFlagSet(options.flags);
+    } catch (e) {
+      usage(`bad --flags: ${e.message}`);
+    }
+    if (!flags.includes('--allow-natives-syntax')) {
+      usage('--flags: the set must include --allow-natives-syntax');
+    }
+  }
+  requireFlags('load.cjs', flags);
   const spec = options.spec === null ? null : parseSpec(options.spec);
   let wire;
   let cache = null;

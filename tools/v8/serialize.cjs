@@ -12,7 +12,8 @@
 //
 // The three V8 flags are required, and exactly these: the cache header holds
 // a hash of all V8 flags, and tools/v8/load.cjs (and every consumer of the
-// corpus) runs with the same set. With --no-liftoff and
+// corpus) runs with the same set. (Fixtures made under other flags, by
+// tools/v8/serialize-tiered.cjs, carry them in a <name>.flags sidecar.) With --no-liftoff and
 // --no-wasm-lazy-compilation, `new WebAssembly.Module` compiles every
 // function with TurboFan before it returns, so the cache is complete without
 // instantiating the module.

@@ -6,8 +6,12 @@
 //
 // Usage: node tools/v8/summarize-cache.cjs module.wasm module.cache
 // Prints one JSON line: {"functions", "imports", "records": {tag: count},
-//   "code_bytes", "header_code_bytes", "exact": bool, "relocs": {mode: count}}
-// ("exact": the per-function tiering-budget trailer ends the buffer).
+//   "code_bytes", "header_code_bytes", "exact": bool, "relocs": {mode: count},
+//   "tags": [tag per declared function], "budgets": [tiering budget per
+//   declared function], "exports": {name: function index}}
+// ("exact": the per-function tiering-budget trailer ends the buffer; tags
+// are 2 lazy, 3 eager (Liftoff code that has run), 4 TurboFan).
+// Also a module: require('./summarize-cache.cjs').summarize(wire, cache).
 'use strict';
 const fs = require('fs');
 
@@ -34,10 +38,12 @@ function readLeb(bytes, cursor) {
   return result;
 }
 
-// Counts imported and declared functions from the wire bytes.
+// Counts imported and declared functions from the wire bytes, and maps
+// exported function names to function indices.
 function countFunctions(wire) {
   const cursor = { at: 8 };
   let imported = 0, declared = 0;
+  const exports = {};
   while (cursor.at < wire.length) {
     const id = wire[cursor.at++];
     const size = readLeb(wire, cursor);
@@ -59,10 +65,20 @@ function countFunctions(wire) {
       }
     } else if (id === 3) {
       declared = readLeb(wire, cursor);
+    } else if (id === 7) {
+      const count = readLeb(wire, cursor);
+      for (let i = 0; i < count; i++) {
+        const length = readLeb(wire, cursor);
+        const name = Buffer.from(wire.subarray(cursor.at, cursor.at + length)).toString('utf8');
+        cursor.at += length;
+        const kind = wire[cursor.at++];
+        const index = readLeb(wire, cursor);
+        if (kind === 0) exports[name] = index;
+      }
     }
     cursor.at = end;
   }
-  return { imported, declared };
+  return { imported, declared, exports };
 }
 
 // Walks a RelocInfo stream backwards (V8 writes it from the end).
@@ -91,7 +107,7 @@ function countRelocs(reloc, counts) {
 }
 
 function summarize(wire, cache) {
-  const { imported, declared } = countFunctions(wire);
+  const { imported, declared, exports } = countFunctions(wire);
   const view = new DataView(cache.buffer, cache.byteOffset, cache.byteLength);
   let at = 20 + 4;                                // header, detected features
   const headerCodeBytes = Number(view.getBigUint64(at, true)); at += 8;
@@ -100,9 +116,11 @@ function summarize(wire, cache) {
   at += imported;                                 // well-known import statuses
   const records = {};
   const relocs = {};
+  const tags = [];
   let codeBytes = 0;
   for (let f = 0; f < declared; f++) {
     const tag = cache[at++];
+    tags.push(tag);
     records[tag] = (records[tag] || 0) + 1;
     if (tag !== 4) continue;
     const sizes = [];
@@ -113,14 +131,21 @@ function summarize(wire, cache) {
     countRelocs(cache.subarray(at + instructions, at + instructions + relocInfo), relocs);
     at += sizes.reduce((a, b) => a + b, 0);
   }
+  const exact = cache.length - at === 4 * declared;
+  const budgets = [];
+  for (let f = 0; exact && f < declared; f++) budgets.push(view.getUint32(at + 4 * f, true));
   return {
     functions: declared, imports: imported, records, code_bytes: codeBytes,
-    header_code_bytes: headerCodeBytes, exact: cache.length - at === 4 * declared, relocs,
+    header_code_bytes: headerCodeBytes, exact, relocs, tags, budgets, exports,
   };
 }
 
-if (process.argv.length !== 4) {
-  console.error('usage: node summarize-cache.cjs module.wasm module.cache');
-  process.exit(2);
+module.exports = { summarize };
+
+if (require.main === module) {
+  if (process.argv.length !== 4) {
+    console.error('usage: node summarize-cache.cjs module.wasm module.cache');
+    process.exit(2);
+  }
+  console.log(JSON.stringify(summarize(fs.readFileSync(process.argv[2]), fs.readFileSync(process.argv[3]))));
 }
-console.log(JSON.stringify(summarize(fs.readFileSync(process.argv[2]), fs.readFileSync(process.argv[3]))));
