@@ -8,7 +8,10 @@
 #
 # For every module in corpus/wat (wire bytes: corpus/v8-13.6/ARCH/NAME.wasm):
 #   1. serialize a fresh cache with ARCH's node, so the header's CPU-feature
-#      word is this machine's (V8 rejects a cache whose word differs);
+#      word is this machine's (V8 rejects a cache whose word differs); a
+#      tiered module (corpus/wat/NAME.tiering.json) is made the way
+#      tools/build-fixtures.sh makes it: tools/v8/serialize-tiered.cjs under
+#      the file's own "v8_flags", and is loaded and compiled under those;
 #   2. `CLI relocate` it; relocating the output again must give the same
 #      bytes (cmp);
 #   3. load the relocated cache in a fresh node: "deserialized": true;
@@ -16,9 +19,10 @@
 #      module compiled from the wire bytes (--compile-instead): the results
 #      must be identical.
 # The committed fixture corpus/v8-13.6/ARCH/NAME.cache is relocated too
-# (idempotence checked the same way) and loaded when its CPU-feature word
-# equals the fresh cache's; when it does not, a line says so (the fresh
-# caches already cover loading).
+# (idempotence checked the same way) and loaded, under the flags of its
+# NAME.flags sidecar if it has one, when its CPU-feature word equals the
+# fresh cache's; when it does not, a line says so (the fresh caches already
+# cover loading).
 # The large modules (build/fixtures-large/ARCH, made by
 # tools/build-fixtures.sh --large-only if absent) go through steps 1-3
 # (no call specs).
@@ -75,14 +79,29 @@ if [[ "$ARCH" != "$HOST_ARCH" ]]; then
   fi
 fi
 
-# run_node ARGS...: ARCH's node with the fixture flags, natively or under qemu.
+# run_node NODE_ARGS...: ARCH's node, natively or under qemu.
 run_node() {
   if [[ "$ARCH" == "$HOST_ARCH" ]]; then
-    timeout "$TIMEOUT_NATIVE" "$NODE" "${V8_FLAGS[@]}" "$@"
+    timeout "$TIMEOUT_NATIVE" "$NODE" "$@"
   elif [[ "$ARCH" == arm64 ]]; then
-    timeout "$TIMEOUT_EMULATED" qemu-aarch64-static -L "$ARM64_SYSROOT" "$NODE" "${V8_FLAGS[@]}" "$@"
+    timeout "$TIMEOUT_EMULATED" qemu-aarch64-static -L "$ARM64_SYSROOT" "$NODE" "$@"
   else
-    timeout "$TIMEOUT_EMULATED" qemu-x86_64-static -L "$X64_SYSROOT" "$NODE" "${V8_FLAGS[@]}" "$@"
+    timeout "$TIMEOUT_EMULATED" qemu-x86_64-static -L "$X64_SYSROOT" "$NODE" "$@"
+  fi
+}
+
+# run_load FLAGFILE ARGS...: tools/v8/load.cjs ARGS under the V8 flags of
+# FLAGFILE (a .flags sidecar: one line, space-separated), or under V8_FLAGS
+# when FLAGFILE is empty.
+run_load() {
+  local flagfile="$1"; shift
+  if [[ -n "$flagfile" ]]; then
+    local flags=()
+    read -r -a flags <"$flagfile"
+    (( ${#flags[@]} > 0 )) || die "$flagfile lists no flags"
+    run_node "${flags[@]}" tools/v8/load.cjs --flags "@$flagfile" "$@"
+  else
+    run_node "${V8_FLAGS[@]}" tools/v8/load.cjs "$@"
   fi
 }
 
@@ -113,13 +132,14 @@ relocate() {
     || die "relocating $out again changed it: $(cmp "$out" "$out.again" 2>&1 | head -n 1)"
 }
 
-# load_deserialized WASM CACHE OUT.json [SPEC]: V8 must deserialize CACHE;
-# with SPEC, the calls must have run.
+# load_deserialized FLAGFILE WASM CACHE OUT.json [SPEC]: V8 must deserialize
+# CACHE (under FLAGFILE's flags, see run_load); with SPEC, the calls must
+# have run.
 load_deserialized() {
-  local wasm="$1" cache="$2" out="$3" spec="${4:-}"
+  local flagfile="$1" wasm="$2" cache="$3" out="$4" spec="${5:-}"
   local call_args=()
   [[ -n "$spec" ]] && call_args=(--call "@$spec")
-  run_node tools/v8/load.cjs "$wasm" "$cache" "${call_args[@]}" >"$out" \
+  run_load "$flagfile" "$wasm" "$cache" "${call_args[@]}" >"$out" \
     || die "load.cjs $cache exited with $?"
   [[ "$(json_field "$out" 'j.deserialized === true')" == true ]] \
     || die "V8 did not deserialize $cache: $(cat "$out")"
@@ -147,11 +167,27 @@ calls_match() {
   ' "$1" "$2" "$3"
 }
 
-# serialize_fresh WASM CACHE: a cache made now, by ARCH's node on this machine.
+# serialize_fresh WASM CACHE [TIERING.json FLAGFILE]: a cache made now, by
+# ARCH's node on this machine; with TIERING.json by serialize-tiered.cjs
+# under its "v8_flags", which are also written to FLAGFILE.
 serialize_fresh() {
-  local wasm="$1" cache="$2"
-  run_node tools/v8/serialize.cjs "$wasm" "$cache" >"$cache.json" \
-    || die "serializing $wasm with $ARCH node failed: $(cat "$cache.json")"
+  local wasm="$1" cache="$2" tiering="${3:-}" flagfile="${4:-}"
+  if [[ -n "$tiering" ]]; then
+    "$HOST_NODE" -e '
+      const t = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      const ok = Array.isArray(t.v8_flags) && t.v8_flags.length > 0 &&
+                 t.v8_flags.every((f) => typeof f === "string" && /^--\S+$/.test(f));
+      if (!ok) { console.error(`${process.argv[1]}: "v8_flags" must list flags`); process.exit(1); }
+      console.log(t.v8_flags.join(" "));
+    ' "$tiering" >"$flagfile" || die "$tiering: no usable v8_flags"
+    local flags=()
+    read -r -a flags <"$flagfile"
+    run_node "${flags[@]}" tools/v8/serialize-tiered.cjs "$tiering" "$wasm" "$cache" >"$cache.json" \
+      || die "serializing $wasm (tiered, $tiering) with $ARCH node failed: $(cat "$cache.json")"
+  else
+    run_node "${V8_FLAGS[@]}" tools/v8/serialize.cjs "$wasm" "$cache" >"$cache.json" \
+      || die "serializing $wasm with $ARCH node failed: $(cat "$cache.json")"
+  fi
   [[ -s "$cache" ]] || die "serialize.cjs wrote no $cache"
   local v8
   v8="$(json_field "$cache.json" 'j.v8')"
@@ -167,6 +203,7 @@ log "$ARCH: node $NODE, wasmcache $CLI, output in $OUT"
 
 modules=0
 calls_matched=0
+calls_fresh=0
 committed_loaded=0
 committed_skipped=0
 fresh_cpu_word=""
@@ -185,8 +222,14 @@ for name in "${names[@]}"; do
   [[ -f "$spec" ]] || die "$spec missing: every corpus/wat module needs a call spec"
   d="$OUT/small"
   cp "$wire" "$d/$name.wasm"
-
-  serialize_fresh "$d/$name.wasm" "$d/$name.fresh.cache"
+  tiering="corpus/wat/$name.tiering.json"
+  flagfile=""
+  if [[ -f "$tiering" ]]; then
+    flagfile="$d/$name.flags"
+    serialize_fresh "$d/$name.wasm" "$d/$name.fresh.cache" "$tiering" "$flagfile"
+  else
+    serialize_fresh "$d/$name.wasm" "$d/$name.fresh.cache"
+  fi
   cpu="$(header_word "$d/$name.fresh.cache" 2)"
   if [[ -z "$fresh_cpu_word" ]]; then
     fresh_cpu_word="$cpu"
@@ -195,16 +238,17 @@ for name in "${names[@]}"; do
   fi
 
   relocate "$d/$name.fresh.cache" "$d/$name.relocated.cache" "$d/$name.wasm"
-  load_deserialized "$d/$name.wasm" "$d/$name.relocated.cache" "$d/$name.loaded.json" "$spec"
-  run_node tools/v8/load.cjs "$d/$name.wasm" - --compile-instead --call "@$spec" >"$d/$name.compiled.json" \
+  load_deserialized "$flagfile" "$d/$name.wasm" "$d/$name.relocated.cache" "$d/$name.loaded.json" "$spec"
+  run_load "$flagfile" "$d/$name.wasm" - --compile-instead --call "@$spec" >"$d/$name.compiled.json" \
     || die "load.cjs --compile-instead $name exited with $?"
   [[ "$(json_field "$d/$name.compiled.json" 'j.error === undefined')" == true ]] \
     || die "compiling $name failed: $(cat "$d/$name.compiled.json")"
   n="$(calls_match "$d/$name.loaded.json" "$d/$name.compiled.json" "$spec")" \
     || die "$name: deserialized (relocated) and compiled modules give different results"
   calls_matched=$((calls_matched + n))
+  calls_fresh=$((calls_fresh + n))
   modules=$((modules + 1))
-  log "$ARCH: $name: fresh cache relocated (idempotent), deserialized, $n calls match compiled"
+  log "$ARCH: $name: fresh cache${flagfile:+ (tiered, own flags)} relocated (idempotent), deserialized, $n calls match compiled"
 
   # The committed fixture: relocate always; load when V8 here would accept its
   # header (the CPU-feature word is the machine-dependent one).
@@ -213,9 +257,16 @@ for name in "${names[@]}"; do
   c="$OUT/committed"
   cp "$wire" "$c/$name.wasm"
   relocate "$committed" "$c/$name.relocated.cache" "$c/$name.wasm"
+  committed_flagfile=""
+  if [[ -f "$SMALL_DIR/$ARCH/$name.flags" ]]; then
+    committed_flagfile="$SMALL_DIR/$ARCH/$name.flags"
+  fi
+  if [[ -n "$flagfile" && -z "$committed_flagfile" ]] || [[ -z "$flagfile" && -n "$committed_flagfile" ]]; then
+    die "$name: corpus/wat/$name.tiering.json and $SMALL_DIR/$ARCH/$name.flags must come together (rerun tools/build-fixtures.sh)"
+  fi
   committed_cpu="$(header_word "$committed" 2)"
   if [[ "$committed_cpu" == "$cpu" ]]; then
-    load_deserialized "$c/$name.wasm" "$c/$name.relocated.cache" "$c/$name.loaded.json" "$spec"
+    load_deserialized "$committed_flagfile" "$c/$name.wasm" "$c/$name.relocated.cache" "$c/$name.loaded.json" "$spec"
     n="$(calls_match "$c/$name.loaded.json" "$d/$name.compiled.json" "$spec")" \
       || die "$name: committed fixture, relocated: results differ from the compiled module"
     calls_matched=$((calls_matched + n))
@@ -236,7 +287,9 @@ flag_word="$(header_word "$control" 3)"
 printf '\x5a' | dd of="$control" bs=1 seek=12 conv=notrunc status=none
 [[ "$(header_word "$control" 3)" != "$flag_word" ]] || printf '\xa5' | dd of="$control" bs=1 seek=12 conv=notrunc status=none
 [[ "$(header_word "$control" 3)" != "$flag_word" ]] || die "could not corrupt the control cache"
-run_node tools/v8/load.cjs "$OUT/small/${names[0]}.wasm" "$control" >"$OUT/small/control.json" \
+control_flagfile=""
+[[ -f "$OUT/small/${names[0]}.flags" ]] && control_flagfile="$OUT/small/${names[0]}.flags"
+run_load "$control_flagfile" "$OUT/small/${names[0]}.wasm" "$control" >"$OUT/small/control.json" \
   || die "load.cjs on the control cache exited with $?"
 [[ "$(json_field "$OUT/small/control.json" 'j.deserialized === false')" == true ]] \
   || die "V8 deserialized a cache with a corrupted flag-hash word: the harness cannot see rejection ($(cat "$OUT/small/control.json"))"
@@ -265,14 +318,14 @@ for name in "${large_names[@]}"; do
   cp "$wire" "$d/$name.wasm"
   serialize_fresh "$d/$name.wasm" "$d/$name.fresh.cache"
   relocate "$d/$name.fresh.cache" "$d/$name.relocated.cache" "$d/$name.wasm"
-  load_deserialized "$d/$name.wasm" "$d/$name.relocated.cache" "$d/$name.loaded.json"
+  load_deserialized "" "$d/$name.wasm" "$d/$name.relocated.cache" "$d/$name.loaded.json"
   modules=$((modules + 1))
   msg="$ARCH: $name (large): fresh cache relocated (idempotent), deserialized"
   fixture="$LARGE_DIR/$ARCH/$name.cache"
   relocate "$fixture" "$d/$name.fixture.relocated.cache" "$d/$name.wasm"
   fixture_cpu="$(header_word "$fixture" 2)"
   if [[ "$fixture_cpu" == "$fresh_cpu_word" ]]; then
-    load_deserialized "$d/$name.wasm" "$d/$name.fixture.relocated.cache" "$d/$name.fixture.loaded.json"
+    load_deserialized "" "$d/$name.wasm" "$d/$name.fixture.relocated.cache" "$d/$name.fixture.loaded.json"
     large_loaded=$((large_loaded + 1))
     msg+="; $fixture relocated, deserialized"
   else
@@ -281,6 +334,7 @@ for name in "${large_names[@]}"; do
   log "$msg"
 done
 
-log "$ARCH: committed fixtures loaded: $committed_loaded, not loaded (other CPU features): $committed_skipped;" \
+log "$ARCH: calls matched: $calls_fresh on fresh caches, $((calls_matched - calls_fresh)) on committed fixtures;" \
+    "committed fixtures loaded: $committed_loaded, not loaded (other CPU features): $committed_skipped;" \
     "large fixtures loaded: $large_loaded of ${#large_names[@]}; $((SECONDS - start)) s"
 echo "v8_accepts $ARCH: $modules modules, all deserialized, $calls_matched calls matched"
