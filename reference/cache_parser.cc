@@ -99,7 +99,7 @@ absl::Status ReadModuleHeader(ByteReader& r, const Context& ctx,
 
 // One function's code must fit in one code space of the target.
 absl::Status CheckCodeHeader(const CodeHeader& h, uint64_t header_offset,
-                             const ArchTraits& traits) {
+                             const ArchTraits& traits, bool allow_liftoff) {
   // Offsets of each field in the record (after the tag byte).
   auto at = [&](int field_index) { return header_offset + 4 * field_index; };
   for (int p = 0; p < kNumCodeParts; ++p) {
@@ -159,7 +159,7 @@ absl::Status CheckCodeHeader(const CodeHeader& h, uint64_t header_offset,
         section::kCodeHeader,
         absl::StrFormat("kind %d is not a wasm function", h.kind), at(14));
   }
-  if (h.tier != kTierTurboFan) {
+  if (h.tier != kTierTurboFan && !(allow_liftoff && h.tier == kTierLiftoff)) {
     return MalformedError(section::kCodeHeader,
                           absl::StrFormat("tier %d is not TurboFan", h.tier),
                           at(14) + 4);
@@ -273,20 +273,8 @@ absl::Status CheckOverlaps(const ParsedFunction& fn) {
   return absl::OkStatus();
 }
 
-absl::Status ReadTurboFanFunction(ByteReader& r, const Context& ctx,
-                                  ParsedFunction& fn) {
-  r.set_section(section::kCodeHeader);
-  const uint64_t header_offset = r.offset();
-  WASMCACHE_RETURN_IF_ERROR(ReadLayout(r, fn.header));
-  WASMCACHE_RETURN_IF_ERROR(CheckCodeHeader(fn.header, header_offset, ctx.traits));
-  r.set_section(section::kCode);
-  for (int p = 0; p < kNumCodeParts; ++p) {
-    fn.part_offsets[p] = r.offset();
-    WASMCACHE_ASSIGN_OR_RETURN(
-        fn.parts[p],
-        r.Bytes(static_cast<size_t>(fn.header.*kCodePartSizes[p]),
-                kCodePartNames[p]));
-  }
+// Decodes the RelocInfo stream of `fn`, locates and checks every site.
+absl::Status AnalyzeCode(const Context& ctx, ParsedFunction& fn) {
   const absl::Span<const uint8_t> code = fn.part(CodePart::kInstructions);
   WASMCACHE_ASSIGN_OR_RETURN(
       fn.relocs,
@@ -321,16 +309,65 @@ absl::Status ReadTurboFanFunction(ByteReader& r, const Context& ctx,
   return CheckOverlaps(fn);
 }
 
+Context MakeContext(const ModuleInfo& module, const Environment& env) {
+  Context ctx{module, env, TraitsOf(env.arch), {}};
+  for (uint32_t s = 0; s < env.far_slot_builtins.size(); ++s) {
+    ctx.far_slot_of_builtin[env.far_slot_builtins[s]] = s;
+  }
+  return ctx;
+}
+
+absl::Status ReadTurboFanFunction(ByteReader& r, const Context& ctx,
+                                  ParsedFunction& fn) {
+  r.set_section(section::kCodeHeader);
+  const uint64_t header_offset = r.offset();
+  WASMCACHE_RETURN_IF_ERROR(ReadLayout(r, fn.header));
+  WASMCACHE_RETURN_IF_ERROR(
+      CheckCodeHeader(fn.header, header_offset, ctx.traits, false));
+  r.set_section(section::kCode);
+  for (int p = 0; p < kNumCodeParts; ++p) {
+    fn.part_offsets[p] = r.offset();
+    WASMCACHE_ASSIGN_OR_RETURN(
+        fn.parts[p],
+        r.Bytes(static_cast<size_t>(fn.header.*kCodePartSizes[p]),
+                kCodePartNames[p]));
+  }
+  return AnalyzeCode(ctx, fn);
+}
+
 }  // namespace
+
+absl::Status CheckFunctionCode(const ModuleInfo& module,
+                               const Environment& env, ParsedFunction& fn,
+                               bool allow_liftoff) {
+  WASMCACHE_RETURN_IF_ERROR(ValidateEnvironment(env, module));
+  const Context ctx = MakeContext(module, env);
+  if (fn.index < module.num_imported_functions ||
+      fn.index >= module.num_functions()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "code: function %d is not a declared function", fn.index));
+  }
+  WASMCACHE_RETURN_IF_ERROR(
+      CheckCodeHeader(fn.header, 0, ctx.traits, allow_liftoff));
+  for (int p = 0; p < kNumCodeParts; ++p) {
+    if (fn.parts[p].size() !=
+        static_cast<size_t>(fn.header.*kCodePartSizes[p])) {
+      return MalformedError(
+          section::kCodeHeader,
+          absl::StrFormat("%s holds %d bytes but the header says %d",
+                          kCodePartNames[p], fn.parts[p].size(),
+                          fn.header.*kCodePartSizes[p]),
+          0);
+    }
+  }
+  return AnalyzeCode(ctx, fn);
+}
 
 absl::StatusOr<ParsedCache> ParseCache(absl::Span<const uint8_t> cache,
                                        const ModuleInfo& module,
                                        const Environment& env) {
   WASMCACHE_RETURN_IF_ERROR(ValidateEnvironment(env, module));
-  Context ctx{module, env, TraitsOf(env.arch), {}};
-  for (uint32_t s = 0; s < env.far_slot_builtins.size(); ++s) {
-    ctx.far_slot_of_builtin[env.far_slot_builtins[s]] = s;
-  }
+  const Context ctx = MakeContext(module, env);
   ParsedCache parsed;
   ByteReader r(cache, ctx.traits.byte_order, ctx.traits.word_size);
 

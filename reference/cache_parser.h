@@ -65,6 +65,14 @@ struct ParsedCache {
   uint64_t tiering_budgets_offset = 0;
 };
 
+// Checks one function's code (header fields, part sizes against the
+// header, RelocInfo stream, sites, tags) as the parser does for a record;
+// fills fn.relocs and fn.sites. With `allow_liftoff`, tier 1 is accepted
+// too (code added by a compiler rather than read from a cache).
+absl::Status CheckFunctionCode(const ModuleInfo& module,
+                               const Environment& env, ParsedFunction& fn,
+                               bool allow_liftoff);
+
 absl::StatusOr<ParsedCache> ParseCache(absl::Span<const uint8_t> cache,
                                        const ModuleInfo& module,
                                        const Environment& env);

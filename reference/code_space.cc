@@ -18,7 +18,8 @@ uint64_t RoundUp(uint64_t value, uint64_t alignment) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CodeSpace>> CodeSpace::Reserve(
-    uint64_t size, uint32_t alignment) {
+    uint64_t size, uint32_t alignment, const CodeProtection* protection,
+    AccountingHook accounting) {
   const auto page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   const uint64_t rounded = RoundUp(size == 0 ? 1 : size, page_size);
   void* base = mmap(nullptr, rounded, PROT_NONE,
@@ -27,17 +28,33 @@ absl::StatusOr<std::unique_ptr<CodeSpace>> CodeSpace::Reserve(
     return LimitError(section::kCodeSpace,
                       absl::StrFormat("cannot reserve %d bytes", rounded), 0);
   }
-  return std::unique_ptr<CodeSpace>(new CodeSpace(
-      static_cast<uint8_t*>(base), rounded, alignment, page_size));
+  return std::unique_ptr<CodeSpace>(
+      new CodeSpace(static_cast<uint8_t*>(base), rounded, alignment,
+                    page_size, protection, std::move(accounting)));
 }
 
 CodeSpace::CodeSpace(uint8_t* base, uint64_t size, uint32_t alignment,
-                     uint64_t page_size)
-    : base_(base), size_(size), alignment_(alignment), page_size_(page_size) {
+                     uint64_t page_size, const CodeProtection* protection,
+                     AccountingHook accounting)
+    : base_(base),
+      size_(size),
+      protection_(protection),
+      accounting_(std::move(accounting)),
+      alignment_(alignment),
+      page_size_(page_size) {
+  if (protection_ == nullptr) {
+    own_protection_ = std::make_unique<CodeProtection>(false);
+    protection_ = own_protection_.get();
+  }
   free_[0] = size;
 }
 
-CodeSpace::~CodeSpace() { munmap(base_, size_); }
+CodeSpace::~CodeSpace() {
+  munmap(base_, size_);
+  if (accounting_ && committed_pages_ != 0) {
+    accounting_(-static_cast<int64_t>(committed_pages_ * page_size_));
+  }
+}
 
 uint64_t CodeSpace::free_bytes() const {
   uint64_t total = 0;
@@ -52,11 +69,17 @@ absl::StatusOr<uint8_t*> CodeSpace::Allocate(uint64_t size) {
     const uint64_t end = it->first + it->second;
     if (start > end || end - start < rounded) continue;
     // Split the free region around [start, start + rounded).
+    if (!CommitPages(start, rounded)) {
+      return LimitError(
+          section::kCodeSpace,
+          absl::StrFormat("committing %d more bytes exceeds the limit",
+                          rounded),
+          0);
+    }
     const uint64_t region_start = it->first;
     free_.erase(it);
     if (start > region_start) free_[region_start] = start - region_start;
     if (start + rounded < end) free_[start + rounded] = end - start - rounded;
-    CommitPages(start, rounded);
     return base_ + start;
   }
   return LimitError(
@@ -88,15 +111,24 @@ void CodeSpace::Free(uint8_t* start, uint64_t size) {
   DecommitFreePages(static_cast<uint64_t>(start - base_), rounded);
 }
 
-void CodeSpace::CommitPages(uint64_t offset, uint64_t size) {
+bool CodeSpace::CommitPages(uint64_t offset, uint64_t size) {
   const uint64_t first = offset / page_size_;
   const uint64_t last = (offset + size - 1) / page_size_;
+  uint64_t fresh = 0;
+  for (uint64_t page = first; page <= last; ++page) {
+    fresh += page_use_.count(page) == 0;
+  }
+  if (fresh != 0 && accounting_ &&
+      !accounting_(static_cast<int64_t>(fresh * page_size_))) {
+    return false;
+  }
   for (uint64_t page = first; page <= last; ++page) {
     if (page_use_[page]++ == 0) {
-      mprotect(base_ + page * page_size_, page_size_, PROT_READ | PROT_WRITE);
+      protection_->CommitPages(base_ + page * page_size_, page_size_);
       ++committed_pages_;
     }
   }
+  return true;
 }
 
 void CodeSpace::DecommitFreePages(uint64_t offset, uint64_t size) {
@@ -111,6 +143,7 @@ void CodeSpace::DecommitFreePages(uint64_t offset, uint64_t size) {
       madvise(at, page_size_, MADV_DONTNEED);
       mprotect(at, page_size_, PROT_NONE);
       --committed_pages_;
+      if (accounting_) accounting_(-static_cast<int64_t>(page_size_));
     }
   }
 }

@@ -7,28 +7,41 @@
 // kCodeAlignment; freeing merges a block with its free neighbours and
 // decommits every page that becomes wholly free.
 //
+// Committed pages are never writable and executable at once: they are
+// committed read+execute (or with a protection key, see
+// reference/code_protection.h) and written only inside a CodeWriteScope.
+// Every commit and decommit is reported to an accounting hook, which may
+// refuse a commit (the code manager's committed-space limit).
+//
 // Addresses are host addresses: relocation writes them into target code,
-// so a 32-bit target needs a space below 4 GiB (a later issue; the space
-// records the limit it was reserved under).
+// so a 32-bit target needs a space below 4 GiB (a later issue).
 
 #ifndef WASMCACHE_REFERENCE_CODE_SPACE_H_
 #define WASMCACHE_REFERENCE_CODE_SPACE_H_
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "reference/code_protection.h"
 
 namespace wasmcache::reference {
 
 class CodeSpace {
  public:
+  // Called with +bytes before committing and -bytes after decommitting;
+  // returning false refuses the commit.
+  using AccountingHook = std::function<bool(int64_t delta)>;
+
   // Reserves `size` bytes (rounded up to pages). kResourceExhausted if the
   // system refuses.
   static absl::StatusOr<std::unique_ptr<CodeSpace>> Reserve(
-      uint64_t size, uint32_t alignment);
+      uint64_t size, uint32_t alignment,
+      const CodeProtection* protection = nullptr,
+      AccountingHook accounting = nullptr);
   ~CodeSpace();
 
   CodeSpace(const CodeSpace&) = delete;
@@ -36,7 +49,7 @@ class CodeSpace {
 
   // Allocates `size` bytes (rounded up to the alignment) and commits the
   // pages they touch. kResourceExhausted when no free region is large
-  // enough.
+  // enough or the accounting hook refuses the commit.
   absl::StatusOr<uint8_t*> Allocate(uint64_t size);
   // Returns a block obtained from Allocate (same size) to the free set.
   void Free(uint8_t* start, uint64_t size);
@@ -50,15 +63,20 @@ class CodeSpace {
   }
   uint64_t committed_bytes() const { return committed_pages_ * page_size_; }
   uint64_t free_bytes() const;
+  const CodeProtection& protection() const { return *protection_; }
 
  private:
   CodeSpace(uint8_t* base, uint64_t size, uint32_t alignment,
-            uint64_t page_size);
-  void CommitPages(uint64_t offset, uint64_t size);
+            uint64_t page_size, const CodeProtection* protection,
+            AccountingHook accounting);
+  bool CommitPages(uint64_t offset, uint64_t size);
   void DecommitFreePages(uint64_t offset, uint64_t size);
 
   uint8_t* base_;
   uint64_t size_;
+  std::unique_ptr<CodeProtection> own_protection_;  // when none was given
+  const CodeProtection* protection_;
+  AccountingHook accounting_;
   uint32_t alignment_;
   uint64_t page_size_;
   std::map<uint64_t, uint64_t> free_;  // offset -> size, disjoint, merged

@@ -59,6 +59,23 @@ absl::Status ValidateEnvironment(const Environment& env,
   if (!builtins.contains(env.lazy_compile_builtin)) {
     return invalid("the lazy-compile builtin has no far slot");
   }
+  if (!env.external_reference_addresses.empty()) {
+    if (env.external_reference_addresses.size() !=
+        env.num_external_references) {
+      return invalid("external_reference_addresses must have one entry per "
+                     "external reference");
+    }
+    absl::flat_hash_set<uint64_t> distinct(
+        env.external_reference_addresses.begin(),
+        env.external_reference_addresses.end());
+    if (distinct.size() != env.external_reference_addresses.size()) {
+      return invalid("external reference addresses are not distinct");
+    }
+  }
+  if (!env.builtin_entries.empty() &&
+      env.builtin_entries.size() != env.far_slot_builtins.size()) {
+    return invalid("builtin_entries must have one entry per far slot");
+  }
   // Synthetic addresses must not wrap and must stay in the target's word.
   const uint32_t word = TraitsOf(env.arch).word_size;
   const uint64_t limit = word == 8 ? ~uint64_t{0} : 0xffffffffu;

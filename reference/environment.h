@@ -64,6 +64,24 @@ struct Environment {
   uint64_t external_reference_base = 0;
   uint64_t builtin_entry_base = 0;
 
+  // Real addresses, for code that is to run on this host: when not empty,
+  // external reference i is external_reference_addresses[i] (one entry per
+  // reference, all distinct) and far slot s jumps to builtin_entries[s].
+  std::vector<uint64_t> external_reference_addresses;
+  std::vector<uint64_t> builtin_entries;
+
+  uint64_t ExternalReference(uint32_t index) const {
+    if (!external_reference_addresses.empty()) {
+      return external_reference_addresses[index];
+    }
+    return external_reference_base +
+           uint64_t{index} * TraitsOf(arch).word_size;
+  }
+  uint64_t BuiltinEntry(uint32_t far_slot) const {
+    if (!builtin_entries.empty()) return builtin_entries[far_slot];
+    return builtin_entry_base + uint64_t{far_slot} * 64;
+  }
+
   // Upper bound of code the loader may commit for one module.
   uint64_t max_module_code_size = uint64_t{4095} << 20;
 };

@@ -14,6 +14,7 @@ namespace {
 struct TagMaps {
   absl::flat_hash_map<uint32_t, uint32_t> type_of_canonical_id;
   absl::flat_hash_map<uint32_t, uint32_t> function_of_handle;
+  absl::flat_hash_map<uint64_t, uint32_t> external_reference_of_address;
 };
 
 TagMaps BuildTagMaps(const NativeModule& m) {
@@ -23,6 +24,9 @@ TagMaps BuildTagMaps(const NativeModule& m) {
     if (!m.module().is_signature[t]) continue;
     // The first (smallest) type index wins, as in V8.
     maps.type_of_canonical_id.emplace(env.canonical_sig_ids[t], t);
+  }
+  for (uint32_t i = 0; i < env.num_external_references; ++i) {
+    maps.external_reference_of_address.emplace(env.ExternalReference(i), i);
   }
   for (uint32_t i = 0; i < env.code_pointer_handles.size(); ++i) {
     maps.function_of_handle.emplace(env.code_pointer_handles[i],
@@ -47,13 +51,8 @@ absl::StatusOr<uint64_t> TagForTarget(const NativeModule& m,
       }
       break;
     case RelocMode::kExternalReference: {
-      const uint32_t word = m.traits().word_size;
-      if (target >= env.external_reference_base &&
-          (target - env.external_reference_base) % word == 0 &&
-          (target - env.external_reference_base) / word <
-              env.num_external_references) {
-        return (target - env.external_reference_base) / word;
-      }
+      auto it = maps.external_reference_of_address.find(target);
+      if (it != maps.external_reference_of_address.end()) return it->second;
       break;
     }
     case RelocMode::kWasmCanonicalSigId: {

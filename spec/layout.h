@@ -53,6 +53,7 @@ enum class FunctionTag : uint8_t {
 // serialized TurboFan record holds.
 inline constexpr uint32_t kWasmFunctionKind = 0;
 // `ExecutionTier` (int8): 0 none, 1 Liftoff, 2 TurboFan.
+inline constexpr uint8_t kTierLiftoff = 1;
 inline constexpr uint8_t kTierTurboFan = 2;
 
 struct GlobalHeader {

@@ -24,9 +24,16 @@ TEST(CodeSpace, AllocatesAlignedDisjointBlocksAndMergesFrees) {
   }
   EXPECT_EQ(*b - *a, 128);
   EXPECT_EQ(*c - *b, 64);
-  // Committed memory is writable.
-  (*a)[0] = 0xcc;
-  (*c)[63] = 0xcc;
+  // Committed memory is writable inside a write scope, executable outside.
+  {
+    CodeWriteScope write(s.protection(), *a, 100);
+    (*a)[0] = 0xcc;
+  }
+  {
+    CodeWriteScope write(s.protection(), *c, 64);
+    (*c)[63] = 0xcc;
+  }
+  EXPECT_EQ((*a)[0], 0xcc);
   EXPECT_GT(s.committed_bytes(), 0u);
   const uint64_t before = s.free_bytes();
   s.Free(*b, 1);
@@ -42,6 +49,52 @@ TEST(CodeSpace, AllocatesAlignedDisjointBlocksAndMergesFrees) {
   EXPECT_EQ(s.committed_bytes(), 0u) << "whole free pages are decommitted";
   // Everything merged back into one region: the whole space fits again.
   EXPECT_TRUE(s.Allocate(s.size()).ok());
+}
+
+// W^X: outside a write scope a store to code faults; inside it the page is
+// not executable.
+TEST(CodeSpaceDeathTest, CodeIsNeverWritableOutsideAWriteScope) {
+  auto space = CodeSpace::Reserve(1 << 16, 64);
+  ASSERT_TRUE(space.ok());
+  auto block = (*space)->Allocate(64);
+  ASSERT_TRUE(block.ok());
+  volatile uint8_t* code = *block;
+  EXPECT_DEATH(code[0] = 1, "");
+  {
+    CodeWriteScope write((*space)->protection(), *block, 64);
+    code[0] = 0xc3;  // ret
+    EXPECT_TRUE((*space)->protection().MemoryProtectionKeyWritable());
+    // Writable pages are not executable (mprotect mode).
+    if (!(*space)->protection().MemoryProtectionKeysEnabled()) {
+      EXPECT_DEATH(reinterpret_cast<void (*)()>(*block)(), "");
+    }
+  }
+  EXPECT_FALSE((*space)->protection().MemoryProtectionKeyWritable());
+  // After the scope the code runs.
+  reinterpret_cast<void (*)()>(*block)();
+  EXPECT_EQ(code[0], 0xc3);
+}
+
+TEST(CodeSpace, AccountingHookSeesEveryCommitAndCanRefuse) {
+  int64_t committed = 0;
+  int64_t limit = 2 * 4096;
+  auto space = CodeSpace::Reserve(1 << 20, 64, nullptr, [&](int64_t delta) {
+    if (delta > 0 && committed + delta > limit) return false;
+    committed += delta;
+    return true;
+  });
+  ASSERT_TRUE(space.ok());
+  auto a = (*space)->Allocate(4096);
+  auto b = (*space)->Allocate(4096);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(committed, 2 * 4096);
+  EXPECT_EQ((*space)->Allocate(64).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  (*space)->Free(*a, 4096);
+  EXPECT_EQ(committed, 4096);
+  EXPECT_TRUE((*space)->Allocate(64).ok());
+  space->reset();
+  EXPECT_EQ(committed, 0) << "releasing the space returns its pages";
 }
 
 TEST(CodeSpace, ExhaustionIsResourceExhausted) {

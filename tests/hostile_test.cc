@@ -1845,10 +1845,10 @@ TEST(Arm64SiteTest, WrongInstructionOrUnalignedPcIsDataLoss) {
 
 TEST(LoadFailureTest, FunctionAsLargeAsACodeSpaceLeavesNothingBehind) {
   // arm64 code spaces hold 128 MiB, jump tables included. A function of
-  // exactly 128 MiB passes every check of the cache, but no space can hold
-  // it beside its jump tables. The first two functions are loaded and
-  // published before the third fails: the module and its spaces must be
-  // gone when Deserialize returns.
+  // exactly 128 MiB passes every check of the cache, but a code object may
+  // take at most half a code space (batches are split at that size). The
+  // load fails after the module and its first space were created: both
+  // must be gone when Deserialize returns.
   const LoadedFixture f = LoadCommitted("arm64/br_table");
   CacheModel m = ModelOf(f);
   ASSERT_TRUE(Relocs(m.records.back()).empty());
@@ -1857,7 +1857,7 @@ TEST(LoadFailureTest, FunctionAsLargeAsACodeSpaceLeavesNothingBehind) {
   const Bytes cache = m.Assemble();
   m.records.back().code().clear();
   ExpectRejected(cache, f, StatusCode::kResourceExhausted,
-                 "of jump tables exceed");
+                 "over half the 134217728-byte code space");
 }
 
 }  // namespace

@@ -28,6 +28,7 @@
 #include "reference/cache_parser.h"
 #include "reference/code_manager.h"
 #include "reference/deserializer.h"
+#include "reference/names_provider.h"
 #include "reference/serializer.h"
 #include "spec/v8_tables.h"
 
@@ -153,6 +154,42 @@ std::string DescribeTag(RelocMode mode, uint64_t tag, const ModuleInfo& m) {
   }
 }
 
+// `name` in double quotes, escaped as a JSON string (quotes, backslashes,
+// control characters); used by the text and the JSON report alike.
+std::string Quoted(std::string_view name) {
+  std::string out = "\"";
+  for (const char c : name) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte < 0x20 || byte == 0x7f) {
+      absl::StrAppendFormat(&out, "\\u%04x", byte);
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+// ` "<name>"` for a function with a name, else nothing.
+std::string NameLabel(const reference::NamesProvider& names, uint32_t index) {
+  const std::optional<std::string_view> name = names.FunctionName(index);
+  return name ? " " + Quoted(*name) : "";
+}
+
+// Names are a convenience: a module whose names cannot be read is still
+// inspected, with a warning on stderr.
+void WarnAboutNames(const reference::NamesProvider& names) {
+  if (absl::Status s = names.module_status(); !s.ok()) {
+    std::fprintf(stderr, "wasmcache: warning: no function names: %s\n",
+                 std::string(s.message()).c_str());
+  } else if (absl::Status n = names.name_section_status(); !n.ok()) {
+    std::fprintf(stderr, "wasmcache: warning: name section ignored: %s\n",
+                 std::string(n.message()).c_str());
+  }
+}
+
 struct RelocRow {
   RelocMode mode;
   uint32_t pc;
@@ -173,7 +210,8 @@ std::vector<RelocRow> RowsOf(const reference::ParsedFunction& fn) {
 }
 
 int Inspect(const Options& options, const reference::ParsedCache& parsed,
-            const ModuleInfo& module) {
+            const ModuleInfo& module, const reference::NamesProvider& names) {
+  WarnAboutNames(names);
   std::map<std::string, uint64_t> totals;
   for (int m = 0; m < kNumberOfRelocModes; ++m) {
     const auto mode = static_cast<RelocMode>(m);
@@ -189,8 +227,12 @@ int Inspect(const Options& options, const reference::ParsedCache& parsed,
     out += "], \"functions\": [";
     for (size_t i = 0; i < parsed.functions.size(); ++i) {
       const auto& fn = parsed.functions[i];
-      absl::StrAppendFormat(&out, "%s{\"index\": %d, \"tag\": \"%s\"",
-                            i ? ", " : "", fn.index, TagName(fn.tag));
+      absl::StrAppendFormat(&out, "%s{\"index\": %d", i ? ", " : "",
+                            fn.index);
+      if (const auto name = names.FunctionName(fn.index)) {
+        absl::StrAppendFormat(&out, ", \"name\": %s", Quoted(*name));
+      }
+      absl::StrAppendFormat(&out, ", \"tag\": \"%s\"", TagName(fn.tag));
       if (fn.tag == FunctionTag::kTurboFan) {
         absl::StrAppendFormat(&out,
                               ", \"code_offset\": %d, \"code_size\": %d, "
@@ -240,17 +282,19 @@ int Inspect(const Options& options, const reference::ParsedCache& parsed,
     const uint32_t budget =
         parsed.tiering_budgets[fn.index - module.num_imported_functions];
     if (fn.tag != FunctionTag::kTurboFan) {
-      std::printf("function %u: %s, tiering budget %u\n", fn.index,
+      std::printf("function %u%s: %s, tiering budget %u\n", fn.index,
+                  NameLabel(names, fn.index).c_str(),
                   std::string(TagName(fn.tag)).c_str(), budget);
       continue;
     }
     const CodeHeader& h = fn.header;
     code_bytes += static_cast<uint64_t>(h.instructions_size);
     std::printf(
-        "function %u: turbofan at 0x%llx, %d code bytes (unpadded %d), "
+        "function %u%s: turbofan at 0x%llx, %d code bytes (unpadded %d), "
         "%d reloc bytes, %d source positions, %d inlining, %d deopt, %d protected, "
         "safepoints at 0x%x, %d stack slots, tiering budget %u\n",
-        fn.index, static_cast<unsigned long long>(fn.code_offset()),
+        fn.index, NameLabel(names, fn.index).c_str(),
+        static_cast<unsigned long long>(fn.code_offset()),
         h.instructions_size, h.unpadded_binary_size, h.reloc_info_size,
         h.source_positions_size, h.inlining_positions_size, h.deopt_data_size,
         h.protected_instructions_size, h.safepoint_table_offset,
@@ -288,7 +332,8 @@ int Run(const Options& options) {
     absl::StatusOr<reference::ParsedCache> parsed =
         reference::ParseCache(*cache, *module, env);
     if (!parsed.ok()) return Fail(parsed.status());
-    return Inspect(options, *parsed, *module);
+    const reference::NamesProvider names(*wire);
+    return Inspect(options, *parsed, *module, names);
   }
   reference::CodeManager manager;
   absl::StatusOr<std::unique_ptr<reference::NativeModule>> native_module =
@@ -313,7 +358,7 @@ int Run(const Options& options) {
   std::printf("relocated: %zu code spaces at 0x%llx, wrote %zu bytes to %s\n",
               (*native_module)->code_spaces().size(),
               static_cast<unsigned long long>(
-                  (*native_module)->code_spaces().front().space->start_address()),
+                  (*native_module)->code_spaces().front()->space->start_address()),
               bytes->size(), options.output_path.c_str());
   return 0;
 }

@@ -1,0 +1,107 @@
+#include "reference/code_protection.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <cstdlib>
+
+namespace wasmcache::reference {
+namespace {
+
+uint64_t PageSize() { return static_cast<uint64_t>(sysconf(_SC_PAGESIZE)); }
+
+// Page-aligned cover of [start, start + size).
+void PageCover(uint8_t* start, uint64_t size, uint8_t** first,
+               uint64_t* length) {
+  const uint64_t page = PageSize();
+  const auto begin = reinterpret_cast<uintptr_t>(start) / page * page;
+  const auto end =
+      (reinterpret_cast<uintptr_t>(start) + size + page - 1) / page * page;
+  *first = reinterpret_cast<uint8_t*>(begin);
+  *length = end - begin;
+}
+
+// Depth of write scopes on this thread (pkey mode: PKRU is per thread).
+thread_local int write_depth = 0;
+
+void Check(int result) {
+  // A failing mprotect/pkey call on memory we own is a broken invariant;
+  // continuing would leave code writable or unexecutable.
+  if (result != 0) std::abort();
+}
+
+}  // namespace
+
+bool CodeProtection::HasMemoryProtectionKeySupport() {
+  static const bool supported = [] {
+    const int key = pkey_alloc(0, 0);
+    if (key < 0) return false;
+    pkey_free(key);
+    return true;
+  }();
+  return supported;
+}
+
+CodeProtection::CodeProtection(bool use_memory_protection_keys) {
+  if (use_memory_protection_keys && HasMemoryProtectionKeySupport()) {
+    // Writes are denied by default; a write scope lifts that per thread.
+    pkey_ = pkey_alloc(0, PKEY_DISABLE_WRITE);
+  }
+}
+
+CodeProtection::~CodeProtection() {
+  if (pkey_ >= 0) pkey_free(pkey_);
+}
+
+bool CodeProtection::MemoryProtectionKeyWritable() const {
+  if (pkey_ >= 0) return (pkey_get(pkey_) & PKEY_DISABLE_WRITE) == 0;
+  return write_depth > 0;
+}
+
+void CodeProtection::CommitPages(uint8_t* start, uint64_t size) const {
+  uint8_t* first;
+  uint64_t length;
+  PageCover(start, size, &first, &length);
+  if (pkey_ >= 0) {
+    Check(pkey_mprotect(first, length, PROT_READ | PROT_WRITE | PROT_EXEC,
+                        pkey_));
+  } else {
+    Check(mprotect(first, length, PROT_READ | PROT_EXEC));
+  }
+}
+
+void CodeProtection::BeginWrite(uint8_t* start, uint64_t size) const {
+  if (write_depth++ > 0 && pkey_ >= 0) return;
+  if (pkey_ >= 0) {
+    Check(pkey_set(pkey_, 0));
+    return;
+  }
+  uint8_t* first;
+  uint64_t length;
+  PageCover(start, size, &first, &length);
+  Check(mprotect(first, length, PROT_READ | PROT_WRITE));
+}
+
+void CodeProtection::EndWrite(uint8_t* start, uint64_t size) const {
+  const int depth = --write_depth;
+  assert(depth >= 0);
+  if (pkey_ >= 0) {
+    if (depth == 0) Check(pkey_set(pkey_, PKEY_DISABLE_WRITE));
+    return;
+  }
+  uint8_t* first;
+  uint64_t length;
+  PageCover(start, size, &first, &length);
+  Check(mprotect(first, length, PROT_READ | PROT_EXEC));
+}
+
+CodeWriteScope::CodeWriteScope(const CodeProtection& protection,
+                               uint8_t* start, uint64_t size)
+    : protection_(protection), start_(start), size_(size) {
+  protection_.BeginWrite(start_, size_);
+}
+
+CodeWriteScope::~CodeWriteScope() { protection_.EndWrite(start_, size_); }
+
+}  // namespace wasmcache::reference
