@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh — installs what is missing, builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer (preset debug-asan-ubsan, warnings as errors),
-# builds the large real-world fixtures, and runs the whole test suite.
+# builds the large real-world fixtures, runs the whole test suite, then runs
+# the concurrent suites again under ThreadSanitizer (preset tsan).
 #
 # Usage: tools/test.sh
 set -euo pipefail
@@ -18,3 +19,9 @@ cmake --preset debug-asan-ubsan
 cmake --build build/debug-asan-ubsan -j"$(nproc)"
 export WASMCACHE_REQUIRE_LARGE=1
 ctest --preset debug-asan-ubsan -j"$(nproc)"
+
+# The concurrent code (code manager, ref counting, patching while code
+# runs) under ThreadSanitizer too.
+cmake --preset tsan
+cmake --build build/tsan -j"$(nproc)" --target concurrency_test code_manager_test executable_code_test
+ctest --preset tsan -j"$(nproc)" -R 'Concurrency|CodeManager|RefScope|Executable'
