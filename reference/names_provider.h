@@ -24,7 +24,8 @@
 // Name section rules (V8 13.6, module-decoder.cc and names-provider.cc):
 //   - only the first custom section called "name" counts;
 //   - of the function-names subsections only the first counts; of
-//     module-name subsections (id 0) the last one counts, as in V8;
+//     module-name subsections (id 0) the last one whose name is valid UTF-8
+//     counts, as in V8;
 //   - within the function names, the first entry for an index wins (V8's
 //     NameMap keeps the first insertion); an entry for an index outside the
 //     module's functions is ignored (V8 stores entries up to 10,000,000 but
