@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
 #include "reference/byte_io.h"
+#include "reference/safepoint_table.h"
 #include "spec/errors.h"
 #include "spec/v8_tables.h"
 
@@ -306,7 +307,10 @@ absl::Status AnalyzeCode(const Context& ctx, ParsedFunction& fn) {
     WASMCACHE_RETURN_IF_ERROR(CheckTag(ctx, fn, patched));
     fn.sites.push_back(patched);
   }
-  return CheckOverlaps(fn);
+  WASMCACHE_RETURN_IF_ERROR(CheckOverlaps(fn));
+  // The safepoint table must be well formed and inside the instructions.
+  return SafepointTable::Parse(code, fn.header, ctx.env.arch, fn.code_offset())
+      .status();
 }
 
 Context MakeContext(const ModuleInfo& module, const Environment& env) {

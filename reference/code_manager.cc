@@ -222,22 +222,47 @@ NativeModule* CodeManager::LookupNativeModule(uint64_t pc) const {
   return pc < it->second.end ? it->second.module : nullptr;
 }
 
-WasmCode* CodeManager::LookupCode(uint64_t pc) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+CodeManager::CacheEntry* CodeManager::LookupEntryLocked(uint64_t pc) const {
   CacheEntry& entry = cache_[CacheIndex(pc)];
   if (entry.pc == pc && entry.code != nullptr) {
     ++cache_hits_;
-    WasmCodeRefScope::AddRef(entry.code);
-    return entry.code;
+    return &entry;
   }
   ++cache_misses_;
   NativeModule* module = LookupNativeModule(pc);
   WasmCode* code = module == nullptr ? nullptr : module->Lookup(pc);
-  if (code != nullptr) {
-    entry = {pc, code};
-    WasmCodeRefScope::AddRef(code);
+  if (code == nullptr) return nullptr;
+  entry = CacheEntry{pc, code, false, std::nullopt};
+  return &entry;
+}
+
+WasmCode* CodeManager::LookupCode(uint64_t pc) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  CacheEntry* entry = LookupEntryLocked(pc);
+  if (entry == nullptr) return nullptr;
+  WasmCodeRefScope::AddRef(entry->code);
+  return entry->code;
+}
+
+std::pair<WasmCode*, std::optional<SafepointEntry>>
+CodeManager::LookupCodeAndSafepoint(uint64_t pc) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  CacheEntry* entry = LookupEntryLocked(pc);
+  if (entry == nullptr) return {nullptr, std::nullopt};
+  WasmCode* code = entry->code;
+  if (!entry->safepoint_computed) {
+    // The table was validated when the code was added; read it in place.
+    absl::StatusOr<SafepointTable> table = SafepointTable::Parse(
+        code->instructions(), code->header(),
+        code->native_module()->arch(), 0);
+    if (table.ok()) {
+      entry->safepoint = table->FindEntry(
+          static_cast<uint32_t>(pc - code->instruction_start()));
+    }
+    entry->safepoint_computed = true;
   }
-  return code;
+  WasmCodeRefScope::AddRef(code);
+  return {code, entry->safepoint};
 }
 
 // --- Statistics ------------------------------------------------------------

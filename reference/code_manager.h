@@ -35,6 +35,7 @@
 #include "reference/environment.h"
 #include "reference/module_info.h"
 #include "reference/native_module.h"
+#include "reference/safepoint_table.h"
 
 namespace wasmcache::reference {
 
@@ -104,6 +105,12 @@ class CodeManager {
   // Code containing pc (through the lookup cache), added to the thread's
   // open WasmCodeRefScope if any.
   WasmCode* LookupCode(uint64_t pc) const;
+  // The code containing pc and the safepoint entry V8 would use for a frame
+  // suspended at pc (nullopt if none); the entry is computed once per cache
+  // entry. Its bitmap view lives in the code: keep the code alive (a
+  // WasmCodeRefScope) while using it.
+  std::pair<WasmCode*, std::optional<SafepointEntry>> LookupCodeAndSafepoint(
+      uint64_t pc) const;
 
   void SetMemoryPressureCallback(std::function<void()> callback);
 
@@ -141,7 +148,12 @@ class CodeManager {
   struct CacheEntry {
     uint64_t pc = 0;
     WasmCode* code = nullptr;
+    bool safepoint_computed = false;
+    std::optional<SafepointEntry> safepoint;
   };
+  // The cache entry for pc, filled on a miss; nullptr if no code has pc.
+  // Called with mutex_ held.
+  CacheEntry* LookupEntryLocked(uint64_t pc) const;
 
   bool Account(int64_t delta);
   void HandleMemoryPressure();

@@ -39,7 +39,9 @@ uint32_t ReadLittle(const uint8_t* at, uint32_t width) {
   return value;
 }
 
-uint32_t CeilBytes(uint64_t bits) { return static_cast<uint32_t>((bits + 7) / 8); }
+uint32_t CeilBytes(uint64_t bits) {
+  return static_cast<uint32_t>((bits + 7) / 8);
+}
 
 // Builds errors at file offsets.
 class Rejecter {
@@ -99,8 +101,8 @@ uint32_t SafepointTableConfig::Encode() const {
 }
 
 absl::StatusOr<SafepointTable> SafepointTable::Parse(
-    absl::Span<const uint8_t> instructions, const CodeHeader& header,
-    Arch arch, uint64_t code_file_offset) {
+    absl::Span<const uint8_t> instructions, const CodeHeader& header, Arch arch,
+    uint64_t code_file_offset) {
   const Rejecter reject(code_file_offset);
   const int64_t start = header.safepoint_table_offset;
   const int64_t end_bound = header.handler_table_offset;
@@ -138,17 +140,18 @@ absl::StatusOr<SafepointTable> SafepointTable::Parse(
   SafepointTable table;
   table.offset_ = static_cast<uint32_t>(start);
   table.stack_slots_ = static_cast<uint32_t>(LoadUnaligned(base, 4, order));
-  const int32_t length = static_cast<int32_t>(LoadUnaligned(base + 4, 4, order));
-  table.config_ =
-      SafepointTableConfig::Decode(static_cast<uint32_t>(LoadUnaligned(base + 8, 4, order)));
+  const int32_t length =
+      static_cast<int32_t>(LoadUnaligned(base + 4, 4, order));
+  table.config_ = SafepointTableConfig::Decode(
+      static_cast<uint32_t>(LoadUnaligned(base + 8, 4, order)));
   const SafepointTableConfig& config = table.config_;
   const uint64_t config_at = start + 8;
 
   if (int64_t{table.stack_slots_} != int64_t{header.stack_slots}) {
-    return reject.At(start, absl::StrFormat("stack slot count %d differs from "
-                                            "the code header's %d",
-                                            table.stack_slots_,
-                                            header.stack_slots));
+    return reject.At(start,
+                     absl::StrFormat("stack slot count %d differs from "
+                                     "the code header's %d",
+                                     table.stack_slots_, header.stack_slots));
   }
   if (length < 0) {
     return reject.At(start + 4,
@@ -166,12 +169,18 @@ absl::StatusOr<SafepointTable> SafepointTable::Parse(
                                        kSafepointMaxFieldWidth));
     }
   }
-  if (config.has_deopt_data != (config.deopt_index_width != 0)) {
+  // Every entry takes at least its pc byte, so the count is bounded by the
+  // region before anything is allocated.
+  if (length > 0 && config.pc_width == 0) {
     return reject.At(config_at,
-                     absl::StrFormat("deopt-data flag %d with a deopt-index "
-                                     "width of %d",
-                                     config.has_deopt_data,
-                                     config.deopt_index_width));
+                     absl::StrFormat("pc width 0 with %d entries", length));
+  }
+  if (config.has_deopt_data != (config.deopt_index_width != 0)) {
+    return reject.At(
+        config_at,
+        absl::StrFormat("deopt-data flag %d with a deopt-index "
+                        "width of %d",
+                        int{config.has_deopt_data}, config.deopt_index_width));
   }
   if (IsTurboFanWasmFunction(header)) {
     if (config.tagged_registers_width != 0) {
@@ -197,14 +206,14 @@ absl::StatusOr<SafepointTable> SafepointTable::Parse(
         start + 4,
         absl::StrFormat("%d entries of %d bytes with %d-byte bitmaps need %d "
                         "bytes, but %d precede the handler table",
-                        length, entry_size, config.tagged_slot_bytes,
-                        byte_size, room));
+                        length, entry_size, config.tagged_slot_bytes, byte_size,
+                        room));
   }
   table.byte_size_ = static_cast<uint32_t>(byte_size);
   const uint64_t table_end = start + byte_size;
-  const uint64_t aligned_end =
-      (table_end + kSafepointTableAlignment - 1) / kSafepointTableAlignment *
-      kSafepointTableAlignment;
+  const uint64_t aligned_end = (table_end + kSafepointTableAlignment - 1) /
+                               kSafepointTableAlignment *
+                               kSafepointTableAlignment;
   if (static_cast<uint64_t>(end_bound) != aligned_end) {
     return reject.At(table_end,
                      absl::StrFormat("table ends at 0x%x, but the handler "
@@ -213,9 +222,9 @@ absl::StatusOr<SafepointTable> SafepointTable::Parse(
   }
   for (uint64_t at = table_end; at < aligned_end; ++at) {
     if (instructions[at] != kSafepointTablePadding) {
-      return reject.At(at, absl::StrFormat("padding byte 0x%02x is not 0x%02x",
-                                           instructions[at],
-                                           kSafepointTablePadding));
+      return reject.At(
+          at, absl::StrFormat("padding byte 0x%02x is not 0x%02x",
+                              instructions[at], kSafepointTablePadding));
     }
   }
 
@@ -235,10 +244,10 @@ absl::StatusOr<SafepointTable> SafepointTable::Parse(
     e.pc = ReadLittle(&instructions[at.pc], config.pc_width);
     uint64_t next = at.pc + config.pc_width;
     if (config.has_deopt_data) {
-      raw_deopt[i] = ReadLittle(&instructions[at.deopt_index],
-                                config.deopt_index_width);
-      raw_trampoline[i] = ReadLittle(&instructions[at.trampoline],
-                                     config.pc_width);
+      raw_deopt[i] =
+          ReadLittle(&instructions[at.deopt_index], config.deopt_index_width);
+      raw_trampoline[i] =
+          ReadLittle(&instructions[at.trampoline], config.pc_width);
       next = at.trampoline + config.pc_width;
     }
     e.tagged_registers =
@@ -268,10 +277,10 @@ absl::StatusOr<SafepointTable> SafepointTable::Parse(
                                               i, e.pc, start));
     }
     if (i > 0 && e.pc <= table.entries_[i - 1].pc) {
-      return reject.At(at.pc, absl::StrFormat("entry %d pc 0x%x does not "
-                                              "follow entry %d pc 0x%x",
-                                              i, e.pc, i - 1,
-                                              table.entries_[i - 1].pc));
+      return reject.At(
+          at.pc, absl::StrFormat("entry %d pc 0x%x does not "
+                                 "follow entry %d pc 0x%x",
+                                 i, e.pc, i - 1, table.entries_[i - 1].pc));
     }
     if ((raw_deopt[i] == 0) != (raw_trampoline[i] == 0)) {
       return reject.At(at.deopt_index,
@@ -351,11 +360,13 @@ absl::StatusOr<SafepointTable> SafepointTable::Parse(
     largest_pc_plus_1 = std::max<uint64_t>(
         {largest_pc_plus_1, uint64_t{e.pc} + 1,
          static_cast<uint64_t>(int64_t{e.trampoline_pc} + 1)});
-    largest_deopt_plus_1 = std::max<uint64_t>(
-        largest_deopt_plus_1, static_cast<uint64_t>(int64_t{e.deopt_index} + 1));
+    largest_deopt_plus_1 =
+        std::max<uint64_t>(largest_deopt_plus_1,
+                           static_cast<uint64_t>(int64_t{e.deopt_index} + 1));
     registers |= e.tagged_registers;
     for (uint32_t bit = 0; bit < e.tagged_slots.size() * 8; ++bit) {
-      if (e.IsTaggedSlotBit(bit)) highest_bit = std::max<int64_t>(highest_bit, bit);
+      if (e.IsTaggedSlotBit(bit))
+        highest_bit = std::max<int64_t>(highest_bit, bit);
     }
   }
   const struct {
@@ -378,17 +389,17 @@ absl::StatusOr<SafepointTable> SafepointTable::Parse(
   }
   // V8 sizes the bitmaps from the lowest tagged frame slot, or from all
   // stack slots when no slot is tagged.
-  const uint32_t expected_bitmap_bytes =
-      highest_bit >= 0 ? CeilBytes(highest_bit + 1)
-                       : CeilBytes(table.stack_slots_);
+  const uint32_t expected_bitmap_bytes = highest_bit >= 0
+                                             ? CeilBytes(highest_bit + 1)
+                                             : CeilBytes(table.stack_slots_);
   if (config.tagged_slot_bytes != expected_bitmap_bytes) {
-    return reject.At(config_at,
-                     absl::StrFormat("%d bitmap bytes per entry, but V8 "
-                                     "writes %d for %d stack slots and "
-                                     "highest tagged bit %d",
-                                     config.tagged_slot_bytes,
-                                     expected_bitmap_bytes, table.stack_slots_,
-                                     highest_bit));
+    return reject.At(
+        config_at,
+        absl::StrFormat("%d bitmap bytes per entry, but V8 "
+                        "writes %d for %d stack slots and "
+                        "highest tagged bit %d",
+                        config.tagged_slot_bytes, expected_bitmap_bytes,
+                        table.stack_slots_, highest_bit));
   }
   return table;
 }

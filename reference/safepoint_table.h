@@ -116,7 +116,7 @@ struct SafepointEntry {
   uint32_t pc = 0;  // return address of the call, offset in the code
   int32_t deopt_index = kNoDeoptIndex;
   int32_t trampoline_pc = kNoTrampolinePc;
-  uint32_t tagged_registers = 0;  // bit per register code
+  uint32_t tagged_registers = 0;           // bit per register code
   absl::Span<const uint8_t> tagged_slots;  // the entry's bitmap
 
   bool has_deopt_index() const { return deopt_index != kNoDeoptIndex; }
@@ -130,9 +130,10 @@ struct SafepointEntry {
 class SafepointTable {
  public:
   // Reads and validates the table of one function. `instructions` are its
-  // instruction bytes and `header` its code header (whose offsets must lie
-  // in the instructions; ParseCache ensures that); `arch` gives the byte
-  // order of the header words and the frame's fixed slots;
+  // instruction bytes and `header` its code header (only its two table
+  // offsets, stack_slots, deopt_data_size, kind and tier are used; the
+  // offsets are checked against the instructions here too); `arch` gives
+  // the byte order of the header words and the frame's fixed slots;
   // `code_file_offset` is the file offset of instructions[0], used in
   // errors, which point at the offending byte of the table, or, for an
   // inconsistency between the header's offsets, at the code-header field
@@ -151,8 +152,8 @@ class SafepointTable {
   // none. O(log n) for pcs, O(n) when the table has deopt data.
   std::optional<SafepointEntry> FindEntry(uint32_t pc_offset) const;
 
-  uint32_t offset() const { return offset_; }          // in the code
-  uint32_t byte_size() const { return byte_size_; }    // without padding
+  uint32_t offset() const { return offset_; }        // in the code
+  uint32_t byte_size() const { return byte_size_; }  // without padding
   uint32_t stack_slots() const { return stack_slots_; }
   const SafepointTableConfig& config() const { return config_; }
 
