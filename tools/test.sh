@@ -23,5 +23,5 @@ ctest --preset debug-asan-ubsan -j"$(nproc)"
 # The concurrent code (code manager, ref counting, patching while code
 # runs) under ThreadSanitizer too.
 cmake --preset tsan
-cmake --build build/tsan -j"$(nproc)" --target concurrency_test code_manager_test executable_code_test
+cmake --build build/tsan -j"$(nproc)"
 ctest --preset tsan -j"$(nproc)" -R 'Concurrency|CodeManager|RefScope|Executable'
