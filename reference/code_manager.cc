@@ -11,11 +11,11 @@
 namespace wasmcache::reference {
 namespace {
 
+uint64_t PageSize() { return static_cast<uint64_t>(sysconf(_SC_PAGESIZE)); }
+
 uint64_t RoundUp(uint64_t value, uint64_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
 }
-
-uint64_t PageSize() { return static_cast<uint64_t>(sysconf(_SC_PAGESIZE)); }
 
 }  // namespace
 
@@ -52,10 +52,12 @@ absl::StatusOr<uint64_t> CodeManager::ReservationSize(
                         num_declared, overhead, cap, ArchName(arch)),
         0);
   }
-  const uint64_t minimum =
-      std::max({RoundUp(code_size_estimate, PageSize()) + overhead,
+  // As V8, the estimate rounds to the code alignment; reservations are
+  // whole pages.
+  const uint64_t suggested =
+      std::max({RoundUp(code_size_estimate, t.code_alignment) + overhead,
                 2 * overhead, total_reserved / 4});
-  return std::min(RoundUp(minimum, PageSize()), cap);
+  return std::min(RoundUp(suggested, PageSize()), cap);
 }
 
 uint64_t CodeManager::EstimateNativeModuleMetaDataSize(
@@ -120,17 +122,16 @@ void CodeManager::HandleMemoryPressure() {
 // --- Modules and code spaces -----------------------------------------------
 
 absl::StatusOr<std::unique_ptr<CodeSpace>> CodeManager::ReserveCodeSpace(
-    uint64_t size, Arch arch) {
+    uint64_t size, Arch arch, bool with_retries) {
   for (int attempt = 0;; ++attempt) {
     absl::StatusOr<std::unique_ptr<CodeSpace>> space = options_.reserve(
         size, TraitsOf(arch).code_alignment, &protection_,
         [this](int64_t delta) { return Account(delta); });
-    if (space.ok()) {
-      reserved_.fetch_add((*space)->size());
-      return space;
-    }
+    if (space.ok()) return space;
     failed_reservations_.fetch_add(1);
-    if (attempt >= options_.reservation_retries) return space.status();
+    if (!with_retries || attempt >= options_.reservation_retries) {
+      return space.status();
+    }
     // Give the embedder a chance to release memory, then retry.
     std::function<void()> callback;
     {
@@ -168,10 +169,15 @@ absl::StatusOr<std::unique_ptr<NativeModule>> CodeManager::NewNativeModule(
     return LimitError(section::kCodeSpace,
                       "jump tables do not fit the code space", 0);
   }
-  WASMCACHE_ASSIGN_OR_RETURN(std::unique_ptr<CodeSpace> space,
-                             ReserveCodeSpace(size, env.arch));
+  WASMCACHE_ASSIGN_OR_RETURN(
+      std::unique_ptr<CodeSpace> space,
+      ReserveCodeSpace(size, env.arch, /*with_retries=*/true));
+  // The tables may be refused by the committed-space limit.
+  WASMCACHE_ASSIGN_OR_RETURN(uint8_t* const tables,
+                             space->Allocate(first.total_size));
   return std::make_unique<NativeModule>(this, std::move(module),
-                                        std::move(env), std::move(space));
+                                        std::move(env), std::move(space),
+                                        tables);
 }
 
 void CodeManager::RegisterCodeSpace(const CodeSpace& space,
@@ -179,12 +185,15 @@ void CodeManager::RegisterCodeSpace(const CodeSpace& space,
   std::lock_guard<std::mutex> lock(map_mutex_);
   lookup_map_[space.start_address()] = {space.end_address(), module, &space};
   ++modules_[module];
+  reserved_.fetch_add(space.size());
 }
 
 void CodeManager::FreeNativeModule(NativeModule* module) {
   std::unique_lock<std::shared_mutex> alive(modules_alive_);
   std::lock_guard<std::mutex> lock(mutex_);
   cache_.fill({});
+  // The module's lock comes before the map's: read its count first.
+  const uint64_t module_freed = module->freed_code_size();
   std::lock_guard<std::mutex> map_lock(map_mutex_);
   for (auto it = lookup_map_.begin(); it != lookup_map_.end();) {
     if (it->second.module == module) {
@@ -194,12 +203,15 @@ void CodeManager::FreeNativeModule(NativeModule* module) {
       ++it;
     }
   }
-  freed_code_size_.fetch_add(module->freed_code_size());
+  freed_code_size_.fetch_add(module_freed);
   modules_.erase(module);
 }
 
 void CodeManager::FreeDeadCode(NativeModule* module, WasmCode* code) {
   std::lock_guard<std::mutex> lock(mutex_);
+  // Lookups reference code found by pc under this lock: a count that
+  // reaches zero here stays zero, and this call alone frees the code.
+  if (!code->DecRefLocked()) return;
   // Flush first: after this no cache entry names the code, and new
   // lookups need this lock, so none can return it until it is gone.
   cache_.fill({});

@@ -132,11 +132,14 @@ class CodeManager {
   uint64_t committed_bytes() const { return committed_.load(); }
 
   // Called by NativeModule.
-  absl::StatusOr<std::unique_ptr<CodeSpace>> ReserveCodeSpace(uint64_t size,
-                                                              Arch arch);
+  // Reserves a space; with retries, a failure first notifies the memory
+  // pressure callback (only where no module lock is held).
+  absl::StatusOr<std::unique_ptr<CodeSpace>> ReserveCodeSpace(
+      uint64_t size, Arch arch, bool with_retries);
   void RegisterCodeSpace(const CodeSpace& space, NativeModule* module);
   void FreeNativeModule(NativeModule* module);
-  // Frees dead code of `module`, flushing the lookup cache first.
+  // Drops a reference to `code` under the lock; if it was the last, flushes
+  // the lookup cache and frees the code.
   void FreeDeadCode(NativeModule* module, WasmCode* code);
 
  private:

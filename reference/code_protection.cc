@@ -22,8 +22,9 @@ void PageCover(uint8_t* start, uint64_t size, uint8_t** first,
   *length = end - begin;
 }
 
-// Depth of write scopes on this thread (pkey mode: PKRU is per thread).
-thread_local int write_depth = 0;
+// Open write scopes of this thread, per protection (pkey mode: PKRU is
+// per thread).
+thread_local std::map<const CodeProtection*, int> write_depth;
 
 void Check(int result) {
   // A failing mprotect/pkey call on memory we own is a broken invariant;
@@ -56,7 +57,8 @@ CodeProtection::~CodeProtection() {
 
 bool CodeProtection::MemoryProtectionKeyWritable() const {
   if (pkey_ >= 0) return (pkey_get(pkey_) & PKEY_DISABLE_WRITE) == 0;
-  return write_depth > 0;
+  auto it = write_depth.find(this);
+  return it != write_depth.end() && it->second > 0;
 }
 
 void CodeProtection::CommitPages(uint8_t* start, uint64_t size) const {
@@ -72,7 +74,7 @@ void CodeProtection::CommitPages(uint8_t* start, uint64_t size) const {
 }
 
 void CodeProtection::BeginWrite(uint8_t* start, uint64_t size) const {
-  if (write_depth++ > 0 && pkey_ >= 0) return;
+  ++write_depth[this];
   if (pkey_ >= 0) {
     Check(pkey_set(pkey_, 0));
     return;
@@ -80,11 +82,17 @@ void CodeProtection::BeginWrite(uint8_t* start, uint64_t size) const {
   uint8_t* first;
   uint64_t length;
   PageCover(start, size, &first, &length);
-  Check(mprotect(first, length, PROT_READ | PROT_WRITE));
+  const uint64_t page = PageSize();
+  std::lock_guard<std::mutex> lock(pages_mutex_);
+  for (uint64_t at = 0; at < length; at += page) {
+    if (open_pages_[reinterpret_cast<uintptr_t>(first + at)]++ == 0) {
+      Check(mprotect(first + at, page, PROT_READ | PROT_WRITE));
+    }
+  }
 }
 
 void CodeProtection::EndWrite(uint8_t* start, uint64_t size) const {
-  const int depth = --write_depth;
+  const int depth = --write_depth[this];
   assert(depth >= 0);
   if (pkey_ >= 0) {
     if (depth == 0) Check(pkey_set(pkey_, PKEY_DISABLE_WRITE));
@@ -93,7 +101,16 @@ void CodeProtection::EndWrite(uint8_t* start, uint64_t size) const {
   uint8_t* first;
   uint64_t length;
   PageCover(start, size, &first, &length);
-  Check(mprotect(first, length, PROT_READ | PROT_EXEC));
+  const uint64_t page = PageSize();
+  std::lock_guard<std::mutex> lock(pages_mutex_);
+  for (uint64_t at = 0; at < length; at += page) {
+    auto it = open_pages_.find(reinterpret_cast<uintptr_t>(first + at));
+    assert(it != open_pages_.end());
+    if (--it->second == 0) {
+      open_pages_.erase(it);
+      Check(mprotect(first + at, page, PROT_READ | PROT_EXEC));
+    }
+  }
 }
 
 CodeWriteScope::CodeWriteScope(const CodeProtection& protection,

@@ -28,6 +28,8 @@
 #define WASMCACHE_REFERENCE_CODE_PROTECTION_H_
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 
 namespace wasmcache::reference {
 
@@ -56,6 +58,10 @@ class CodeProtection {
 
  private:
   int pkey_ = -1;
+  // mprotect mode: open write windows per page; a page turns back to
+  // read+execute only when its last window closes.
+  mutable std::mutex pages_mutex_;
+  mutable std::map<uintptr_t, int> open_pages_;
 };
 
 // Opens a write window for the calling thread for its lifetime; nests.

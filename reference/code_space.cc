@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 
 #include "absl/strings/str_format.h"
@@ -62,6 +63,16 @@ uint64_t CodeSpace::free_bytes() const {
   return total;
 }
 
+bool CodeSpace::HasRoomFor(uint64_t size) const {
+  const uint64_t rounded = RoundUp(size == 0 ? 1 : size, alignment_);
+  for (const auto& [offset, length] : free_) {
+    const uint64_t start = RoundUp(offset, alignment_);
+    const uint64_t end = offset + length;
+    if (start <= end && end - start >= rounded) return true;
+  }
+  return false;
+}
+
 absl::StatusOr<uint8_t*> CodeSpace::Allocate(uint64_t size) {
   const uint64_t rounded = RoundUp(size == 0 ? 1 : size, alignment_);
   for (auto it = free_.begin(); it != free_.end(); ++it) {
@@ -111,6 +122,9 @@ void CodeSpace::Free(uint8_t* start, uint64_t size) {
   DecommitFreePages(static_cast<uint64_t>(start - base_), rounded);
 }
 
+// page_use_ counts the allocated bytes on each page, so a block may be
+// freed in pieces (NativeModule allocates a batch as one block and frees
+// each code object of it on its own).
 bool CodeSpace::CommitPages(uint64_t offset, uint64_t size) {
   const uint64_t first = offset / page_size_;
   const uint64_t last = (offset + size - 1) / page_size_;
@@ -123,10 +137,14 @@ bool CodeSpace::CommitPages(uint64_t offset, uint64_t size) {
     return false;
   }
   for (uint64_t page = first; page <= last; ++page) {
-    if (page_use_[page]++ == 0) {
+    const uint64_t begin = std::max(offset, page * page_size_);
+    const uint64_t end = std::min(offset + size, (page + 1) * page_size_);
+    uint64_t& used = page_use_[page];
+    if (used == 0) {
       protection_->CommitPages(base_ + page * page_size_, page_size_);
       ++committed_pages_;
     }
+    used += end - begin;
   }
   return true;
 }
@@ -135,9 +153,12 @@ void CodeSpace::DecommitFreePages(uint64_t offset, uint64_t size) {
   const uint64_t first = offset / page_size_;
   const uint64_t last = (offset + size - 1) / page_size_;
   for (uint64_t page = first; page <= last; ++page) {
+    const uint64_t begin = std::max(offset, page * page_size_);
+    const uint64_t end = std::min(offset + size, (page + 1) * page_size_);
     auto it = page_use_.find(page);
-    assert(it != page_use_.end() && it->second > 0);
-    if (--it->second == 0) {
+    assert(it != page_use_.end() && it->second >= end - begin);
+    it->second -= end - begin;
+    if (it->second == 0) {
       page_use_.erase(it);
       uint8_t* at = base_ + page * page_size_;
       madvise(at, page_size_, MADV_DONTNEED);

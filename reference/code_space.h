@@ -51,7 +51,10 @@ class CodeSpace {
   // pages they touch. kResourceExhausted when no free region is large
   // enough or the accounting hook refuses the commit.
   absl::StatusOr<uint8_t*> Allocate(uint64_t size);
-  // Returns a block obtained from Allocate (same size) to the free set.
+  // Whether a free region could hold `size` bytes (without committing).
+  bool HasRoomFor(uint64_t size) const;
+  // Returns a block obtained from Allocate, or an aligned piece of one
+  // (size rounded up as in Allocate), to the free set.
   void Free(uint8_t* start, uint64_t size);
 
   uint8_t* base() const { return base_; }
@@ -80,7 +83,7 @@ class CodeSpace {
   uint32_t alignment_;
   uint64_t page_size_;
   std::map<uint64_t, uint64_t> free_;  // offset -> size, disjoint, merged
-  std::map<uint64_t, uint32_t> page_use_;  // page index -> live blocks on it
+  std::map<uint64_t, uint64_t> page_use_;  // page index -> allocated bytes
   uint64_t committed_pages_ = 0;
 };
 

@@ -1,5 +1,7 @@
 #include "reference/jump_table.h"
 
+#include <cstring>
+
 #include "absl/strings/str_format.h"
 #include "reference/byte_io.h"
 #include "reference/encoders/arm64.h"
@@ -33,6 +35,23 @@ constexpr uint32_t kArm64MovkW8Lsl16 = 0x72a00008;     // movk w8, #imm16, lsl 1
 
 void StoreLe32(uint8_t* at, uint32_t value) {
   StoreUnaligned(at, value, 4, ByteOrder::kLittle);
+}
+
+// Slots that running code may execute are rewritten with one store of the
+// whole word when aligned (as V8 does), so a concurrent caller sees the old
+// or the new slot, never a mix. The bytes are little-endian.
+void StoreWord(uint8_t* at, const uint8_t* bytes, size_t size) {
+  if (size == 8 && reinterpret_cast<uintptr_t>(at) % 8 == 0) {
+    uint64_t word;
+    std::memcpy(&word, bytes, 8);
+    __atomic_store_n(reinterpret_cast<uint64_t*>(at), word, __ATOMIC_RELAXED);
+  } else if (size == 4 && reinterpret_cast<uintptr_t>(at) % 4 == 0) {
+    uint32_t word;
+    std::memcpy(&word, bytes, 4);
+    __atomic_store_n(reinterpret_cast<uint32_t*>(at), word, __ATOMIC_RELAXED);
+  } else {
+    std::memcpy(at, bytes, size);
+  }
 }
 
 }  // namespace
@@ -71,14 +90,17 @@ bool WriteNearJumpSlot(Arch arch, uint8_t* slot, uint64_t slot_address,
       // jmp rel32; int3 x3 (the slot is written as one 8-byte unit).
       const uint64_t site = slot_address + 1;
       if (!X64Jmp::InRange(site, target)) return false;
-      slot[0] = kX64JmpRel32;
-      StoreLe32(slot + 1, X64Jmp::Encode(site, target));
-      slot[5] = slot[6] = slot[7] = kX64Int3;
+      uint8_t bytes[8] = {kX64JmpRel32, 0, 0, 0, 0, kX64Int3, kX64Int3,
+                          kX64Int3};
+      StoreLe32(bytes + 1, X64Jmp::Encode(site, target));
+      StoreWord(slot, bytes, 8);
       return true;
     }
     case Arch::kArm64: {
       if (!Arm64Branch::InRange(slot_address, target)) return false;
-      StoreLe32(slot, Arm64Branch::Encode(kArm64B, slot_address, target));
+      uint8_t bytes[4];
+      StoreLe32(bytes, Arm64Branch::Encode(kArm64B, slot_address, target));
+      StoreWord(slot, bytes, 4);
       return true;
     }
     default:
@@ -91,14 +113,22 @@ void WriteFarJumpSlot(Arch arch, uint8_t* slot, uint64_t slot_address,
   (void)slot_address;
   switch (arch) {
     case Arch::kX64:
-      for (int i = 0; i < 8; ++i) slot[i] = kX64FarJumpPrefix[i];
-      StoreUnaligned(slot + 8, target, 8, ByteOrder::kLittle);
+    case Arch::kArm64: {
+      uint8_t prefix[8];
+      if (arch == Arch::kX64) {
+        std::memcpy(prefix, kX64FarJumpPrefix, 8);
+      } else {
+        StoreLe32(prefix, kArm64LdrX16Literal8);
+        StoreLe32(prefix + 4, kArm64BrX16);
+      }
+      // The instructions never change once written; the target is one
+      // aligned 8-byte store.
+      if (std::memcmp(slot, prefix, 8) != 0) std::memcpy(slot, prefix, 8);
+      uint8_t target_bytes[8];
+      StoreUnaligned(target_bytes, target, 8, ByteOrder::kLittle);
+      StoreWord(slot + 8, target_bytes, 8);
       return;
-    case Arch::kArm64:
-      StoreLe32(slot, kArm64LdrX16Literal8);
-      StoreLe32(slot + 4, kArm64BrX16);
-      StoreUnaligned(slot + 8, target, 8, ByteOrder::kLittle);
-      return;
+    }
     default:
       return;
   }

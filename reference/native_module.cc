@@ -42,7 +42,8 @@ absl::StatusOr<CompiledCode> PrepareCompiledCode(
 
 NativeModule::NativeModule(CodeManager* manager, ModuleInfo module,
                            Environment env,
-                           std::unique_ptr<CodeSpace> first_space)
+                           std::unique_ptr<CodeSpace> first_space,
+                           uint8_t* tables)
     : manager_(manager),
       module_(std::move(module)),
       env_(std::move(env)),
@@ -54,10 +55,7 @@ NativeModule::NativeModule(CodeManager* manager, ModuleInfo module,
   entry.layout = ComputeJumpTableLayout(
       arch(), module_.num_declared_functions,
       static_cast<uint32_t>(env_.far_slot_builtins.size()), true);
-  // The reservation was sized for the tables; allocation cannot fail.
-  absl::StatusOr<uint8_t*> tables = first_space->Allocate(entry.layout.total_size);
-  assert(tables.ok());
-  entry.tables = *tables;
+  entry.tables = tables;
   entry.space = std::move(first_space);
   manager_->RegisterCodeSpace(*entry.space, this);
   spaces_.push_back(std::move(entry));
@@ -96,6 +94,7 @@ absl::Status NativeModule::AddCodeSpaceLocked(uint64_t min_code_size) {
       CodeManager::ReservationSize(arch(), min_code_size,
                                    module_.num_declared_functions, builtins,
                                    total_reserved));
+  // No retries here: a pressure callback must not run under module locks.
   const JumpTableLayout layout = ComputeJumpTableLayout(
       arch(), module_.num_declared_functions, builtins, false);
   if (size < layout.total_size + min_code_size) {
@@ -107,8 +106,9 @@ absl::Status NativeModule::AddCodeSpaceLocked(uint64_t min_code_size) {
                         traits().max_code_space_size, ArchName(arch())),
         0);
   }
-  WASMCACHE_ASSIGN_OR_RETURN(std::unique_ptr<CodeSpace> space,
-                             manager_->ReserveCodeSpace(size, arch()));
+  WASMCACHE_ASSIGN_OR_RETURN(
+      std::unique_ptr<CodeSpace> space,
+      manager_->ReserveCodeSpace(size, arch(), /*with_retries=*/false));
   CodeSpaceEntry entry;
   entry.layout = layout;
   WASMCACHE_ASSIGN_OR_RETURN(entry.tables, space->Allocate(layout.total_size));
@@ -309,12 +309,30 @@ std::vector<const CodeSpaceEntry*> NativeModule::code_spaces() const {
 // --- Adding and publishing code ------------------------------------------
 
 absl::StatusOr<uint8_t*> NativeModule::AllocateLocked(uint64_t size) {
+  // A space with room may still refuse to commit (the manager's limit):
+  // that is the answer, not a reason to reserve another space.
   for (auto it = spaces_.rbegin(); it != spaces_.rend(); ++it) {
-    absl::StatusOr<uint8_t*> block = it->space->Allocate(size);
-    if (block.ok()) return block;
+    if (it->space->HasRoomFor(size)) return it->space->Allocate(size);
   }
   WASMCACHE_RETURN_IF_ERROR(AddCodeSpaceLocked(size));
   return spaces_.back().space->Allocate(size);
+}
+
+void NativeModule::FreeRegionLocked(uint8_t* start, uint64_t size) {
+  if (const CodeSpaceEntry* entry =
+          SpaceOf(reinterpret_cast<uintptr_t>(start))) {
+    entry->space->Free(start, size);
+  }
+}
+
+void NativeModule::DiscardUnpublished(
+    std::vector<std::unique_ptr<WasmCode>>& codes) {
+  Lock lock(mutex_);
+  for (const auto& code : codes) {
+    FreeRegionLocked(code->mutable_instructions(),
+                     RoundUp(code->instructions_size(), traits().code_alignment));
+  }
+  codes.clear();
 }
 
 absl::Status NativeModule::RelocateLocked(const CompiledCode& code,
@@ -385,6 +403,10 @@ NativeModule::AddCompiledCode(absl::Span<const CompiledCode> batch) {
   for (const CompiledCode& code : batch) {
     const uint64_t size =
         RoundUp(code.part(CodePart::kInstructions).size(), alignment);
+    if (code.part(CodePart::kInstructions).empty()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "code space: function %d has no instructions", code.index));
+    }
     if (size > half_space) {
       return LimitError(
           section::kCodeSpace,
@@ -401,9 +423,14 @@ NativeModule::AddCompiledCode(absl::Span<const CompiledCode> batch) {
     // Split so that each part fits a code space, as V8 does.
     const size_t half = batch.size() / 2;
     WASMCACHE_ASSIGN_OR_RETURN(result, AddCompiledCode(batch.first(half)));
-    WASMCACHE_ASSIGN_OR_RETURN(auto rest,
-                               AddCompiledCode(batch.subspan(half)));
-    for (auto& code : rest) result.push_back(std::move(code));
+    absl::StatusOr<std::vector<std::unique_ptr<WasmCode>>> rest =
+        AddCompiledCode(batch.subspan(half));
+    if (!rest.ok()) {
+      // Nothing of a failed batch stays allocated.
+      DiscardUnpublished(result);
+      return rest.status();
+    }
+    for (auto& code : *rest) result.push_back(std::move(code));
     return result;
   }
   const auto writes = LockCodeWrites();
@@ -414,8 +441,11 @@ NativeModule::AddCompiledCode(absl::Span<const CompiledCode> batch) {
   for (const CompiledCode& code : batch) {
     const absl::Span<const uint8_t> bytes = code.part(CodePart::kInstructions);
     uint8_t* memory = region + offset;
-    if (!bytes.empty()) std::memcpy(memory, bytes.data(), bytes.size());
-    WASMCACHE_RETURN_IF_ERROR(RelocateLocked(code, memory));
+    std::memcpy(memory, bytes.data(), bytes.size());
+    if (absl::Status status = RelocateLocked(code, memory); !status.ok()) {
+      FreeRegionLocked(region, total);
+      return status;
+    }
     std::array<std::vector<uint8_t>, kNumCodeParts> parts;
     for (int p = 0; p < kNumCodeParts; ++p) {
       if (p == static_cast<int>(CodePart::kInstructions)) continue;
@@ -446,7 +476,9 @@ WasmCode* NativeModule::PublishLocked(std::unique_ptr<WasmCode> code,
     return nullptr;
   }
   code_table_[declared] = raw;
-  function_states[declared] = FunctionState::kTurboFan;
+  // Liftoff code is what an eager record stands for.
+  function_states[declared] =
+      raw->is_turbofan() ? FunctionState::kTurboFan : FunctionState::kEager;
   PatchAllSpacesLocked(declared, raw->instruction_start());
   if (prior != nullptr) dropped.push_back(prior);
   return raw;
@@ -550,9 +582,7 @@ bool NativeModule::FreeCodeLocked(WasmCode* code) {
   if (it == owned_code_.end() || it->second.get() != code) return false;
   const uint64_t size = code->instructions_size();
   uint8_t* start = code->mutable_instructions();
-  if (const CodeSpaceEntry* entry = SpaceOf(code->instruction_start())) {
-    entry->space->Free(start, size);
-  }
+  FreeRegionLocked(start, RoundUp(size, traits().code_alignment));
   generated_code_size_ -= size;
   freed_code_size_ += size;
   owned_code_.erase(it);

@@ -116,8 +116,9 @@ class NativeModule {
   };
 
   // Use CodeManager::NewNativeModule.
+  // `tables` is the block of `first_space` allocated for its jump tables.
   NativeModule(CodeManager* manager, ModuleInfo module, Environment env,
-               std::unique_ptr<CodeSpace> first_space);
+               std::unique_ptr<CodeSpace> first_space, uint8_t* tables);
   ~NativeModule();
   NativeModule(const NativeModule&) = delete;
   NativeModule& operator=(const NativeModule&) = delete;
@@ -130,7 +131,8 @@ class NativeModule {
 
   // Copies and relocates a batch into code space; the result is not yet
   // published. kResourceExhausted if one object exceeds half a code space
-  // or the space cannot be had.
+  // or the space cannot be had; then nothing of the batch stays allocated.
+  // Code dropped without publishing keeps its region until the module dies.
   absl::StatusOr<std::vector<std::unique_ptr<WasmCode>>> AddCompiledCode(
       absl::Span<const CompiledCode> batch);
 
@@ -194,7 +196,8 @@ class NativeModule {
   std::vector<FunctionState> function_states;
   std::vector<uint32_t> tiering_budgets;
 
-  // Called by WasmCode::DecRef when a count reaches zero.
+  // Called by WasmCode::DecRef when it may drop the last reference: drops
+  // it under the code manager's lock and frees the code if it was the last.
   void OnCodeDead(WasmCode* code);
   // Called by the code manager with its lock held: frees `code` if still
   // dead. Returns true if freed.
@@ -211,6 +214,9 @@ class NativeModule {
                         uint64_t target);
   void PatchAllSpacesLocked(uint32_t declared_index, uint64_t target);
   absl::StatusOr<uint8_t*> AllocateLocked(uint64_t size);
+  void FreeRegionLocked(uint8_t* start, uint64_t size);
+  // Returns the regions of code that was added but not published.
+  void DiscardUnpublished(std::vector<std::unique_ptr<WasmCode>>& codes);
   absl::Status RelocateLocked(const CompiledCode& code, uint8_t* memory);
   WasmCode* PublishLocked(std::unique_ptr<WasmCode> code,
                           std::vector<WasmCode*>& dropped);

@@ -124,11 +124,18 @@ CodeHeader HeaderOf(const WasmCode& code) {
   return h;
 }
 
+// The TurboFan code of declared function i, or nullptr: only TurboFan code
+// is serialized; a function with Liftoff code is written as eager.
+const WasmCode* TurboFanCode(const NativeModule& m, uint32_t i) {
+  const WasmCode* code = m.GetCode(i);
+  return code != nullptr && code->is_turbofan() ? code : nullptr;
+}
+
 ModuleHeader ModuleHeaderOf(const NativeModule& m) {
   ModuleHeader h = m.module_header;
   h.total_code_size = 0;
   for (uint32_t i = 0; i < m.module().num_declared_functions; ++i) {
-    if (const WasmCode* code = m.GetCode(i)) {
+    if (const WasmCode* code = TurboFanCode(m, i)) {
       h.total_code_size += code->instructions_size();
     }
   }
@@ -145,7 +152,7 @@ size_t Serializer::Measure() const {
                               size_t{m.module().num_imported_functions});
   for (uint32_t i = 0; i < m.module().num_declared_functions; ++i) {
     size += 1;  // tag
-    if (const WasmCode* code = m.GetCode(i)) {
+    if (const WasmCode* code = TurboFanCode(m, i)) {
       const CodeHeader h = HeaderOf(*code);
       size += MeasureLayout(h, word);
       for (int p = 0; p < kNumCodeParts; ++p) {
@@ -160,7 +167,7 @@ absl::StatusOr<std::vector<uint8_t>> Serializer::Serialize() const {
   const NativeModule& m = native_module_;
   bool any_turbofan = false;
   for (uint32_t i = 0; i < m.module().num_declared_functions; ++i) {
-    any_turbofan |= m.GetCode(i) != nullptr;
+    any_turbofan |= TurboFanCode(m, i) != nullptr;
   }
   if (!any_turbofan) {
     return absl::FailedPreconditionError(
@@ -173,11 +180,12 @@ absl::StatusOr<std::vector<uint8_t>> Serializer::Serialize() const {
   WriteLayout(w, m.global_header);
   WriteLayout(w, ModuleHeaderOf(m), size_t{m.module().num_imported_functions});
   for (uint32_t i = 0; i < m.module().num_declared_functions; ++i) {
-    const WasmCode* code = m.GetCode(i);
+    const WasmCode* code = TurboFanCode(m, i);
     if (code == nullptr) {
-      w.U8(static_cast<uint8_t>(m.function_states[i] == FunctionState::kEager
-                                    ? FunctionTag::kEager
-                                    : FunctionTag::kLazy));
+      const bool eager = m.function_states[i] == FunctionState::kEager ||
+                         m.HasCode(i);
+      w.U8(static_cast<uint8_t>(eager ? FunctionTag::kEager
+                                      : FunctionTag::kLazy));
       continue;
     }
     w.U8(static_cast<uint8_t>(FunctionTag::kTurboFan));

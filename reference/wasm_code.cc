@@ -12,9 +12,17 @@ thread_local WasmCodeRefScope* current_scope = nullptr;
 }  // namespace
 
 void WasmCode::DecRef() {
-  const int previous = ref_count_.fetch_sub(1, std::memory_order_acq_rel);
-  assert(previous > 0);
-  if (previous == 1) native_module_->OnCodeDead(this);
+  int count = ref_count_.load(std::memory_order_acquire);
+  while (count > 1) {
+    if (ref_count_.compare_exchange_weak(count, count - 1,
+                                         std::memory_order_acq_rel)) {
+      return;
+    }
+  }
+  assert(count == 1);
+  // Possibly the last reference: it is dropped under the code manager's
+  // lock, which a lookup holds while it references code found by pc.
+  native_module_->OnCodeDead(this);
 }
 
 WasmCodeRefScope::WasmCodeRefScope() : previous_(current_scope) {

@@ -9,8 +9,10 @@
 // the thread gets a reference from that scope, dropped when the scope
 // closes. When the count reaches zero the code is dead: its module frees it
 // exactly once (returns its region to the allocator, flushes the pc lookup
-// cache). A scope may re-reference dead code found by pc until it is freed;
-// freeing re-checks the count under the module's lock.
+// cache). The last reference is dropped under the code manager's lock, the
+// lock under which a lookup references code it found by pc: so a lookup
+// either references the code before the count can reach zero, or finds it
+// gone.
 
 #ifndef WASMCACHE_REFERENCE_WASM_CODE_H_
 #define WASMCACHE_REFERENCE_WASM_CODE_H_
@@ -73,9 +75,14 @@ class WasmCode {
 
   // Reference counting (see the file comment).
   void IncRef() { ref_count_.fetch_add(1, std::memory_order_relaxed); }
-  // Drops a reference; a count reaching zero hands the code to its module
-  // to be freed.
+  // Drops a reference. The last one is dropped under the code manager's
+  // lock (NativeModule::OnCodeDead), and the code is then freed.
   void DecRef();
+  // With the code manager's lock held: drops a reference; true if it was
+  // the last.
+  bool DecRefLocked() {
+    return ref_count_.fetch_sub(1, std::memory_order_acq_rel) == 1;
+  }
   int ref_count() const { return ref_count_.load(std::memory_order_acquire); }
 
  private:

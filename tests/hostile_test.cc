@@ -37,6 +37,7 @@
 #include "reference/environment.h"
 #include "reference/module_info.h"
 #include "reference/reloc_stream.h"
+#include "reference/safepoint_table.h"
 #include "reference/serializer.h"
 #include "spec/arch.h"
 #include "spec/reloc_mode.h"
@@ -700,6 +701,36 @@ StatusCode OffsetRule(const CodeFlip& c) {
              : StatusCode::kOk;
 }
 
+// Fields the safepoint table depends on (its offset, the handler-table
+// offset it must end at, the stack slots its header repeats): after the
+// field's own rule, the table of the flipped header must still parse where
+// it now points (spec/FORMAT.md §7.3), else kDataLoss.
+StatusCode SafepointRule(const CodeFlip& c, StatusCode own) {
+  if (own != StatusCode::kOk) return own;
+  CodeHeader h;
+  h.constant_pool_offset = c.ints[kConstantPoolOffset];
+  h.safepoint_table_offset = c.ints[kSafepointTableOffset];
+  h.handler_table_offset = c.ints[kHandlerTableOffset];
+  h.code_comments_offset = c.ints[kCodeCommentsOffset];
+  h.unpadded_binary_size = c.ints[kUnpaddedBinarySize];
+  h.stack_slots = c.ints[kStackSlots];
+  h.ool_spills = c.ints[kOolSpills];
+  h.instructions_size = c.ints[kInstructionsSize];
+  h.tier = kTierTurboFan;
+  const absl::Span<const uint8_t> code =
+      absl::MakeConstSpan(c.mutated)
+          .subspan(c.record_at + kRecordHeaderBytes,
+                   static_cast<size_t>(c.ints[kInstructionsSize]));
+  return reference::SafepointTable::Parse(code, h, c.fixture.fixture.arch, 0)
+                 .ok()
+             ? StatusCode::kOk
+             : StatusCode::kDataLoss;
+}
+
+StatusCode OffsetThenSafepointRule(const CodeFlip& c) {
+  return SafepointRule(c, OffsetRule(c));
+}
+
 // Rule of the six part lengths. A length that stays in range but differs
 // from the bytes V8 wrote makes the parser read the rest of the cache out
 // of step; where that leads is computed by DesyncRule.
@@ -744,10 +775,10 @@ const CodeField kCodeFields[] = {
        EXPECT_NE(c.value, kTagEager);
        return StatusCode::kDataLoss;
      }},
-    {"constant_pool_offset", IntAt(kConstantPoolOffset), 4, OffsetRule},
-    {"safepoint_table_offset", IntAt(kSafepointTableOffset), 4, OffsetRule},
-    {"handler_table_offset", IntAt(kHandlerTableOffset), 4, OffsetRule},
-    {"code_comments_offset", IntAt(kCodeCommentsOffset), 4, OffsetRule},
+    {"constant_pool_offset", IntAt(kConstantPoolOffset), 4, OffsetThenSafepointRule},
+    {"safepoint_table_offset", IntAt(kSafepointTableOffset), 4, OffsetThenSafepointRule},
+    {"handler_table_offset", IntAt(kHandlerTableOffset), 4, OffsetThenSafepointRule},
+    {"code_comments_offset", IntAt(kCodeCommentsOffset), 4, OffsetThenSafepointRule},
     // Inside [0, instructions size] and not below any table offset.
     {"unpadded_binary_size", IntAt(kUnpaddedBinarySize), 4,
      [](const CodeFlip& c) {
@@ -757,12 +788,13 @@ const CodeField kCodeFields[] = {
        for (int i = kConstantPoolOffset; i <= kCodeCommentsOffset; ++i) {
          if (c.ints[i] > c.value) return StatusCode::kDataLoss;
        }
-       return StatusCode::kOk;
+       return SafepointRule(c, StatusCode::kOk);
      }},
     // Frame sizes: V8 does not constrain them; negative ones are malformed.
     {"stack_slots", IntAt(kStackSlots), 4,
      [](const CodeFlip& c) {
-       return c.value < 0 ? StatusCode::kDataLoss : StatusCode::kOk;
+       return SafepointRule(
+           c, c.value < 0 ? StatusCode::kDataLoss : StatusCode::kOk);
      }},
     {"ool_spills", IntAt(kOolSpills), 4,
      [](const CodeFlip& c) {
@@ -1852,7 +1884,8 @@ TEST(LoadFailureTest, FunctionAsLargeAsACodeSpaceLeavesNothingBehind) {
   const LoadedFixture f = LoadCommitted("arm64/br_table");
   CacheModel m = ModelOf(f);
   ASSERT_TRUE(Relocs(m.records.back()).empty());
-  m.records.back().code().assign(MaxFunctionCodeSize(Arch::kArm64), 0);
+  // Keep the function's own bytes (its safepoint table) and pad with zeros.
+  m.records.back().code().resize(MaxFunctionCodeSize(Arch::kArm64), 0);
   m.FixLengths();
   const Bytes cache = m.Assemble();
   m.records.back().code().clear();

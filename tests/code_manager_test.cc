@@ -1,0 +1,1930 @@
+// CodeManager and NativeModule: where code goes, when it is freed, how a pc
+// is resolved, and how reservation, committed-space limits and memory
+// pressure behave.
+//
+// Every test states the invariant it checks in its comment. Modules are
+// real V8 13.6 fixtures (tests/test_util.h) or made by hand: a ModuleInfo
+// with one signature type, and code without relocation entries (one fill
+// byte around an empty safepoint table), which PrepareCompiledCode accepts
+// for every target, so the same tests run for x64 and arm64 code spaces. Nothing here measures
+// time; bench/lookup_benchmark.cc does.
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <latch>
+#include <map>
+#include <memory>
+#include <random>
+#include <semaphore>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "gtest/gtest.h"
+#include "reference/cache_parser.h"
+#include "reference/code_manager.h"
+#include "reference/code_protection.h"
+#include "reference/code_space.h"
+#include "reference/deserializer.h"
+#include "reference/environment.h"
+#include "reference/jump_table.h"
+#include "reference/module_info.h"
+#include "reference/native_module.h"
+#include "reference/serializer.h"
+#include "reference/wasm_code.h"
+#include "spec/arch.h"
+#include "spec/layout.h"
+#include "tests/test_util.h"
+
+namespace wasmcache::testing {
+namespace {
+
+using absl::StatusCode;
+using reference::CodeManager;
+using reference::CodeManagerMetrics;
+using reference::CodeManagerOptions;
+using reference::CodeSpace;
+using reference::CodeSpaceEntry;
+using reference::CodeWriteScope;
+using reference::CompiledCode;
+using reference::Environment;
+using reference::ForDebugging;
+using reference::JumpTableLayout;
+using reference::JumpTablesRef;
+using reference::ModuleInfo;
+using reference::NativeModule;
+using reference::WasmCode;
+using reference::WasmCodeRefScope;
+using RemoveFilter = reference::NativeModule::RemoveFilter;
+
+constexpr uint64_t kKiB = 1024;
+constexpr uint64_t kGiB = uint64_t{1} << 30;
+
+uint64_t PageSize() { return static_cast<uint64_t>(sysconf(_SC_PAGESIZE)); }
+
+uint64_t RoundUp(uint64_t value, uint64_t alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
+
+std::string Hex(uint64_t value) { return absl::StrFormat("0x%x", value); }
+
+// --- Hand-made modules and code --------------------------------------------
+
+// A module of `num_declared` functions of one signature type.
+ModuleInfo HandModule(uint32_t num_declared, uint32_t num_imported = 0) {
+  ModuleInfo module;
+  module.num_imported_functions = num_imported;
+  module.num_declared_functions = num_declared;
+  module.is_signature = {true};
+  module.structural_class = {0};
+  module.declared_function_types.assign(num_declared, 0);
+  return module;
+}
+
+std::unique_ptr<NativeModule> NewHandModule(CodeManager& manager, Arch arch,
+                                            uint32_t num_declared,
+                                            uint64_t code_size_estimate) {
+  ModuleInfo module = HandModule(num_declared);
+  Environment env = reference::DefaultEnvironment(arch, module);
+  auto native_module =
+      manager.NewNativeModule(std::move(module), std::move(env),
+                              code_size_estimate);
+  EXPECT_TRUE(native_module.ok()) << native_module.status();
+  if (!native_module.ok()) return nullptr;
+  return *std::move(native_module);
+}
+
+// One function's code to add: declared index, instruction bytes, tier.
+struct CodeSpec {
+  uint32_t declared_index = 0;
+  uint32_t size = 64;
+  uint8_t tier = kTierTurboFan;
+  ForDebugging for_debugging = ForDebugging::kNotForDebugging;
+  uint8_t fill = 0xcc;  // int3 on x64; any bytes do on arm64 (never run)
+};
+
+CodeSpec TurboFan(uint32_t index, uint32_t size = 64) {
+  return {index, size, kTierTurboFan, ForDebugging::kNotForDebugging};
+}
+CodeSpec Liftoff(uint32_t index, uint32_t size = 64) {
+  return {index, size, kTierLiftoff, ForDebugging::kNotForDebugging};
+}
+CodeSpec Debug(CodeSpec spec) {
+  spec.for_debugging = ForDebugging::kForDebugging;
+  return spec;
+}
+
+// Every code object carries a safepoint table (the parser insists): an
+// empty one, 12 bytes (stack slots 0, no entries, configuration 0), at the
+// last 4-aligned offset that fits, then the handler table (empty).
+constexpr int32_t kEmptySafepointTableSize = 12;
+constexpr uint32_t kMinCodeSize = kEmptySafepointTableSize;
+
+uint32_t SafepointTableOffset(uint32_t size) {
+  return (size - kEmptySafepointTableSize) / 4 * 4;
+}
+
+// Makes CompiledCode for a module and keeps the instruction bytes alive
+// (one buffer per size and fill, shared by every object that uses it).
+class CodeMaker {
+ public:
+  explicit CodeMaker(const NativeModule& native_module)
+      : native_module_(native_module) {}
+
+  CompiledCode Make(const CodeSpec& spec) {
+    const std::vector<uint8_t>& bytes = Bytes(spec.size, spec.fill);
+    CodeHeader header;
+    const auto size = static_cast<int32_t>(spec.size);
+    header.instructions_size = size;
+    header.unpadded_binary_size = size;
+    header.constant_pool_offset = size;
+    header.safepoint_table_offset =
+        static_cast<int32_t>(SafepointTableOffset(spec.size));
+    header.handler_table_offset =
+        header.safepoint_table_offset + kEmptySafepointTableSize;
+    header.code_comments_offset = size;
+    header.kind = kWasmFunctionKind;
+    header.tier = spec.tier;
+    std::array<absl::Span<const uint8_t>, kNumCodeParts> parts{};
+    parts[static_cast<int>(CodePart::kInstructions)] = bytes;
+    const ModuleInfo& module = native_module_.module();
+    auto code = reference::PrepareCompiledCode(
+        module, native_module_.env(),
+        module.num_imported_functions + spec.declared_index, header, parts,
+        spec.for_debugging);
+    if (!code.ok()) {
+      ADD_FAILURE() << "hand-made code rejected: " << code.status();
+      return {};
+    }
+    return *std::move(code);
+  }
+
+  std::vector<CompiledCode> Batch(const std::vector<CodeSpec>& specs) {
+    std::vector<CompiledCode> batch;
+    for (const CodeSpec& spec : specs) batch.push_back(Make(spec));
+    return batch;
+  }
+
+  // The instruction bytes of every object of this size and fill: the fill,
+  // with the empty safepoint table near the end.
+  const std::vector<uint8_t>& Bytes(uint32_t size, uint8_t fill) {
+    auto [it, inserted] = bytes_.try_emplace({size, fill});
+    if (inserted && size >= kMinCodeSize) {
+      it->second.assign(size, fill);
+      std::fill_n(it->second.begin() + SafepointTableOffset(size),
+                  kEmptySafepointTableSize, 0);
+    }
+    return it->second;
+  }
+
+ private:
+  const NativeModule& native_module_;
+  std::map<std::pair<uint32_t, uint8_t>, std::vector<uint8_t>> bytes_;
+};
+
+absl::StatusOr<std::vector<std::unique_ptr<WasmCode>>> Add(
+    NativeModule& native_module, CodeMaker& maker,
+    const std::vector<CodeSpec>& specs) {
+  const std::vector<CompiledCode> batch = maker.Batch(specs);
+  for (const CompiledCode& code : batch) {
+    // A rejected spec (reported by Make) is not passed on.
+    if (code.part(CodePart::kInstructions).empty()) {
+      return absl::InternalError("test: a hand-made code object was rejected");
+    }
+  }
+  return native_module.AddCompiledCode(batch);
+}
+
+// Adds and publishes one batch; every object must be installed.
+std::vector<WasmCode*> AddAndPublish(NativeModule& native_module,
+                                     CodeMaker& maker,
+                                     const std::vector<CodeSpec>& specs) {
+  auto added = Add(native_module, maker, specs);
+  EXPECT_TRUE(added.ok()) << added.status();
+  if (!added.ok()) return {};
+  std::vector<WasmCode*> published =
+      native_module.PublishCode(std::move(*added));
+  for (WasmCode* code : published) EXPECT_NE(code, nullptr);
+  return published;
+}
+
+// --- Jump-table slots --------------------------------------------------------
+
+uint64_t NearSlotAddress(const NativeModule& m, const CodeSpaceEntry& space,
+                         uint32_t declared_index) {
+  return space.tables_address() +
+         space.layout.NearSlotOffset(m.traits(), declared_index);
+}
+
+uint64_t FarFunctionSlotAddress(const NativeModule& m,
+                                const CodeSpaceEntry& space,
+                                uint32_t declared_index) {
+  return space.tables_address() +
+         space.layout.FarSlotOffset(
+             m.traits(), space.layout.num_far_builtin_slots + declared_index);
+}
+
+// Where the near slot of `declared_index` in `space` leads: its target, or
+// the target of the space's far slot of the function when the near slot
+// jumps there. 0 if a slot does not decode.
+uint64_t ResolvedSlotTarget(const NativeModule& m, const CodeSpaceEntry& space,
+                            uint32_t declared_index) {
+  const uint64_t near = NearSlotAddress(m, space, declared_index);
+  auto target = reference::ReadNearJumpSlotTarget(
+      m.arch(), reinterpret_cast<const uint8_t*>(near), near);
+  if (!target.ok()) return 0;
+  if (space.layout.num_far_function_slots != 0 &&
+      *target == FarFunctionSlotAddress(m, space, declared_index)) {
+    auto far = reference::ReadFarJumpSlotTarget(
+        m.arch(), reinterpret_cast<const uint8_t*>(*target));
+    return far.ok() ? *far : 0;
+  }
+  return *target;
+}
+
+// The near slot of `declared_index` in every code space leads to `target`.
+void ExpectSlotsLeadTo(const NativeModule& m, uint32_t declared_index,
+                       uint64_t target) {
+  for (const CodeSpaceEntry* space : m.code_spaces()) {
+    EXPECT_EQ(ResolvedSlotTarget(m, *space, declared_index), target)
+        << "function " << declared_index << " in the space at "
+        << Hex(space->space->start_address());
+  }
+}
+
+const CodeSpaceEntry* SpaceContaining(const NativeModule& m, uint64_t pc) {
+  for (const CodeSpaceEntry* space : m.code_spaces()) {
+    if (space->space->Contains(pc)) return space;
+  }
+  return nullptr;
+}
+
+// --- Real fixtures -----------------------------------------------------------
+
+// The TurboFan records of a parsed cache as a batch, as the deserializer
+// builds it. Spans point into the fixture's cache bytes.
+std::vector<CompiledCode> BatchOf(const reference::ParsedCache& parsed) {
+  std::vector<CompiledCode> batch;
+  for (const reference::ParsedFunction& fn : parsed.functions) {
+    if (fn.tag != FunctionTag::kTurboFan) continue;
+    CompiledCode code;
+    code.index = fn.index;
+    code.header = fn.header;
+    code.parts = fn.parts;
+    code.sites = fn.sites;
+    code.file_offset = fn.code_offset();
+    batch.push_back(std::move(code));
+  }
+  return batch;
+}
+
+// ============================================================================
+// Allocation
+// ============================================================================
+
+class CodeManagerAllocationPerTargetTest : public ::testing::TestWithParam<Arch> {};
+
+// Invariant: code regions of live objects never overlap each other or any
+// jump table, start at the target's kCodeAlignment, lie wholly inside one
+// code space registered with the manager, and keep their bytes while other
+// objects come and go. Batches of random sizes (fixed seed) add new
+// functions or replace earlier ones (which frees the replaced code).
+TEST_P(CodeManagerAllocationPerTargetTest, LiveCodeNeverOverlapsAndStaysAlignedInsideItsSpace) {
+  const Arch arch = GetParam();
+  const ArchTraits& traits = TraitsOf(arch);
+  CodeManager manager;
+  constexpr uint32_t kFunctions = 400;
+  auto native_module = NewHandModule(manager, arch, kFunctions, 16 * kKiB);
+  ASSERT_NE(native_module, nullptr);
+  CodeMaker maker(*native_module);
+  std::mt19937 rng(0x5eed);
+  std::vector<bool> has_code(kFunctions, false);
+  std::vector<uint8_t> fill_of(kFunctions, 0);
+  uint32_t next_new = 0;
+  for (int round = 0; round < 60; ++round) {
+    std::vector<CodeSpec> specs;
+    std::vector<bool> in_batch(kFunctions, false);
+    const int count = std::uniform_int_distribution<int>(1, 12)(rng);
+    for (int k = 0; k < count; ++k) {
+      uint32_t index;
+      if (next_new < kFunctions && (round % 3 != 2 || next_new == 0)) {
+        index = next_new++;
+      } else {
+        index = std::uniform_int_distribution<uint32_t>(0, next_new - 1)(rng);
+        if (in_batch[index]) continue;
+      }
+      in_batch[index] = true;
+      CodeSpec spec = TurboFan(
+          index, std::uniform_int_distribution<uint32_t>(16, 6000)(rng));
+      // A fill per function and round lets a stray write show.
+      spec.fill = static_cast<uint8_t>(index * 7 + round);
+      specs.push_back(spec);
+    }
+    std::vector<WasmCode*> published =
+        AddAndPublish(*native_module, maker, specs);
+    ASSERT_EQ(published.size(), specs.size());
+    for (const CodeSpec& spec : specs) {
+      has_code[spec.declared_index] = true;
+      fill_of[spec.declared_index] = spec.fill;
+    }
+  }
+
+  std::vector<std::pair<WasmCode*, uint8_t>> live;
+  for (uint32_t i = 0; i < kFunctions; ++i) {
+    WasmCode* code = native_module->GetCode(i);
+    ASSERT_EQ(code != nullptr, has_code[i]) << "function " << i;
+    if (code != nullptr) live.push_back({code, fill_of[i]});
+  }
+  EXPECT_EQ(native_module->num_owned_code(), live.size())
+      << "replaced code is freed, not kept";
+  const std::vector<const CodeSpaceEntry*> spaces = native_module->code_spaces();
+  EXPECT_GE(spaces.size(), 2u) << "the small first space overflowed";
+  EXPECT_EQ(manager.num_code_spaces(), spaces.size());
+  std::sort(live.begin(), live.end(), [](const auto& a, const auto& b) {
+    return a.first->instruction_start() < b.first->instruction_start();
+  });
+  uint64_t previous_end = 0;
+  for (const auto& [code, expected_fill] : live) {
+    const uint8_t fill = expected_fill;
+    const uint64_t start = code->instruction_start();
+    const uint64_t end = start + code->instructions_size();
+    SCOPED_TRACE(absl::StrFormat("function %d at [%s, %s)", code->index(),
+                                 Hex(start), Hex(end)));
+    EXPECT_EQ(start % traits.code_alignment, 0u);
+    EXPECT_GE(start, previous_end) << "overlaps the previous object";
+    previous_end = end;
+    const CodeSpaceEntry* space = SpaceContaining(*native_module, start);
+    ASSERT_NE(space, nullptr) << "outside every code space of the module";
+    EXPECT_TRUE(space->space->Contains(end - 1)) << "straddles a space end";
+    EXPECT_EQ(manager.LookupNativeModule(start), native_module.get());
+    for (const CodeSpaceEntry* other : spaces) {
+      const uint64_t tables = other->tables_address();
+      const uint64_t tables_end = tables + other->layout.total_size;
+      EXPECT_TRUE(end <= tables || start >= tables_end)
+          << "overlaps the jump tables at " << Hex(tables);
+    }
+    EXPECT_TRUE(code->instructions() ==
+                absl::MakeConstSpan(maker.Bytes(code->instructions_size(), fill)))
+        << "code bytes changed after they were written";
+    // Its slots in every space lead to it.
+    ExpectSlotsLeadTo(*native_module,
+                      code->index() -
+                          native_module->module().num_imported_functions,
+                      start);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, CodeManagerAllocationPerTargetTest,
+                         ::testing::Values(Arch::kX64, Arch::kArm64),
+                         [](const auto& info) {
+                           return std::string(ArchName(info.param));
+                         });
+
+// Invariant: removed code with no reference left is freed at once: its
+// bytes count in freed_code_size (module and manager), the next batch is
+// placed first fit into the freed region, and every page that became
+// wholly free is decommitted (committed bytes return to the jump tables'
+// pages).
+TEST(CodeManagerAllocationTest, FreedCodeIsReusedAndWholeFreePagesAreDecommitted) {
+  CodeManager manager;
+  auto native_module = NewHandModule(manager, Arch::kX64, 32, 256 * kKiB);
+  ASSERT_NE(native_module, nullptr);
+  CodeMaker maker(*native_module);
+  const uint64_t tables_committed = manager.committed_bytes();
+  const CodeManagerMetrics before = manager.Metrics();
+  ASSERT_EQ(before.freed_code_size, 0u);
+
+  std::vector<CodeSpec> first;
+  for (uint32_t i = 0; i < 8; ++i) first.push_back(TurboFan(i, 8000));
+  const std::vector<WasmCode*> old = AddAndPublish(*native_module, maker, first);
+  ASSERT_EQ(old.size(), 8u);
+  const uint64_t old_start = old.front()->instruction_start();
+  EXPECT_GE(manager.committed_bytes(), tables_committed + 15 * PageSize());
+  EXPECT_EQ(manager.Metrics().generated_code_size, 8u * 8000u);
+
+  EXPECT_EQ(native_module->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode),
+            8u);
+  EXPECT_EQ(native_module->num_owned_code(), 0u) << "nothing holds the code";
+  EXPECT_EQ(native_module->freed_code_size(), 8u * 8000u);
+  const CodeManagerMetrics after = manager.Metrics();
+  EXPECT_EQ(after.freed_code_size - before.freed_code_size, 8u * 8000u);
+  EXPECT_EQ(after.generated_code_size, 0u);
+  EXPECT_EQ(manager.committed_bytes(), tables_committed)
+      << "pages wholly freed must be decommitted, the tables' kept";
+  EXPECT_EQ(native_module->committed_code_space(), tables_committed);
+
+  const std::vector<WasmCode*> reused =
+      AddAndPublish(*native_module, maker,
+                    {TurboFan(8, 3000), TurboFan(9, 3000), TurboFan(10, 100)});
+  ASSERT_EQ(reused.size(), 3u);
+  EXPECT_EQ(reused[0]->instruction_start(), old_start)
+      << "the freed region is the first fit";
+  EXPECT_EQ(reused[1]->instruction_start(), old_start + RoundUp(3000, 64));
+  EXPECT_EQ(manager.LookupCode(old_start), reused[0]);
+}
+
+// Invariant: code objects of one batch share the batch's region but are
+// freed one by one; freeing one must keep every page that a live object
+// (or the jump tables) still uses committed, and decommit exactly the
+// pages that became wholly free.
+TEST(CodeManagerAllocationTest, FreeingPartOfABatchKeepsPagesOfItsNeighboursCommitted) {
+  const uint64_t page = PageSize();
+  CodeManager manager;
+  auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
+  ASSERT_NE(native_module, nullptr);
+  CodeMaker maker(*native_module);
+  const uint64_t tables_committed = manager.committed_bytes();
+  // Two objects of two pages each, one Liftoff and one TurboFan, so a
+  // filter can remove one of them.
+  const std::vector<WasmCode*> codes = AddAndPublish(
+      *native_module, maker,
+      {Liftoff(0, static_cast<uint32_t>(2 * page)),
+       TurboFan(1, static_cast<uint32_t>(2 * page))});
+  ASSERT_EQ(codes.size(), 2u);
+  const uint64_t a_start = codes[0]->instruction_start();
+  const uint64_t b_start = codes[1]->instruction_start();
+  const uint64_t b_end = b_start + 2 * page;
+  const uint64_t base = native_module->code_spaces()[0]->space->start_address();
+  // Pages touched by the tables and the two objects.
+  const uint64_t used_pages = (b_end - base + page - 1) / page;
+  ASSERT_EQ(manager.committed_bytes(), used_pages * page);
+  // Pages that hold nothing but A: those wholly inside [a_start, b_start).
+  const uint64_t a_only_pages =
+      (b_start / page * page - RoundUp(a_start, page)) / page;
+
+  ASSERT_EQ(native_module->RemoveCompiledCode(RemoveFilter::kRemoveLiftoffCode),
+            1u);
+  ASSERT_EQ(native_module->num_owned_code(), 1u);
+  ASSERT_EQ(manager.committed_bytes(), (used_pages - a_only_pages) * page)
+      << "freeing A decommitted a page that B or the tables still use";
+  EXPECT_TRUE(codes[1]->instructions() ==
+              absl::MakeConstSpan(maker.Bytes(static_cast<uint32_t>(2 * page), 0xcc)))
+      << "B's bytes changed when A was freed";
+  // The tables survived too: both slots still decode.
+  ExpectSlotsLeadTo(*native_module, 0, native_module->lazy_slot_address(0));
+  ExpectSlotsLeadTo(*native_module, 1, b_start);
+
+  ASSERT_EQ(native_module->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode),
+            1u);
+  EXPECT_EQ(manager.committed_bytes(), tables_committed);
+  ExpectSlotsLeadTo(*native_module, 0, native_module->lazy_slot_address(0));
+  ExpectSlotsLeadTo(*native_module, 1, native_module->lazy_slot_address(1));
+}
+
+// Invariant: every code object has an address of its own. Code shorter
+// than an empty safepoint table (12 bytes), empty code included, never
+// gets as far as AddCompiledCode: PrepareCompiledCode rejects it as the
+// cache parser does, so no two objects of a batch share a start address
+// (and an entry of the module's code map).
+TEST(CodeManagerAllocationTest, CodeTooShortForASafepointTableIsRejected) {
+  CodeManager manager;
+  auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
+  ASSERT_NE(native_module, nullptr);
+  for (uint32_t size : {0u, 1u, kMinCodeSize - 1}) {
+    CodeHeader header;
+    header.instructions_size = static_cast<int32_t>(size);
+    header.unpadded_binary_size = static_cast<int32_t>(size);
+    header.tier = kTierTurboFan;
+    const std::vector<uint8_t> bytes(size, 0);
+    std::array<absl::Span<const uint8_t>, kNumCodeParts> parts{};
+    parts[static_cast<int>(CodePart::kInstructions)] = bytes;
+    auto code = reference::PrepareCompiledCode(
+        native_module->module(), native_module->env(), 0, header, parts);
+    EXPECT_EQ(code.status().code(), StatusCode::kDataLoss)
+        << size << " bytes: " << code.status();
+  }
+  CodeMaker maker(*native_module);
+  const std::vector<WasmCode*> codes = AddAndPublish(
+      *native_module, maker,
+      {TurboFan(0, kMinCodeSize), TurboFan(1, kMinCodeSize),
+       TurboFan(2, kMinCodeSize)});
+  ASSERT_EQ(codes.size(), 3u);
+  EXPECT_LT(codes[0]->instruction_start(), codes[1]->instruction_start());
+  EXPECT_LT(codes[1]->instruction_start(), codes[2]->instruction_start());
+  EXPECT_EQ(native_module->num_owned_code(), 3u);
+}
+
+// ============================================================================
+// Lookup
+// ============================================================================
+
+// The truth about a pc, computed from the modules' code tables and code
+// spaces without the manager's map or cache.
+class PcOracle {
+ public:
+  explicit PcOracle(const std::vector<NativeModule*>& modules) {
+    for (NativeModule* m : modules) {
+      size_t owned = 0;
+      for (uint32_t i = 0; i < m->module().num_declared_functions; ++i) {
+        if (WasmCode* code = m->GetCode(i)) {
+          codes_.push_back(code);
+          ++owned;
+        }
+      }
+      EXPECT_EQ(m->num_owned_code(), owned) << "all owned code is published";
+      for (const CodeSpaceEntry* space : m->code_spaces()) {
+        spaces_.push_back({space->space->start_address(),
+                           space->space->end_address(), m});
+      }
+    }
+    std::sort(codes_.begin(), codes_.end(), [](WasmCode* a, WasmCode* b) {
+      return a->instruction_start() < b->instruction_start();
+    });
+  }
+
+  const std::vector<WasmCode*>& codes() const { return codes_; }
+
+  WasmCode* CodeAt(uint64_t pc) const {
+    auto it = std::upper_bound(
+        codes_.begin(), codes_.end(), pc,
+        [](uint64_t p, WasmCode* c) { return p < c->instruction_start(); });
+    if (it == codes_.begin()) return nullptr;
+    --it;
+    return (*it)->contains(pc) ? *it : nullptr;
+  }
+
+  NativeModule* ModuleAt(uint64_t pc) const {
+    for (const SpaceRange& s : spaces_) {
+      if (pc >= s.start && pc < s.end) return s.module;
+    }
+    return nullptr;
+  }
+
+ private:
+  struct SpaceRange {
+    uint64_t start;
+    uint64_t end;
+    NativeModule* module;
+  };
+  std::vector<WasmCode*> codes_;
+  std::vector<SpaceRange> spaces_;
+};
+
+// Checks LookupCode, LookupNativeModule and NativeModule::Lookup at
+// start - 1, start, end - 1 and end of every code object, twice (the
+// second pass is answered from the lookup cache where it hits).
+void CheckEveryCodeBoundary(const CodeManager& manager,
+                            const std::vector<NativeModule*>& modules) {
+  const PcOracle oracle(modules);
+  ASSERT_FALSE(oracle.codes().empty());
+  int failures = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const WasmCode* code : oracle.codes()) {
+      const uint64_t start = code->instruction_start();
+      const uint64_t end = start + code->instructions_size();
+      for (const uint64_t pc : {start - 1, start, end - 1, end}) {
+        WasmCode* expected_code = oracle.CodeAt(pc);
+        NativeModule* expected_module = oracle.ModuleAt(pc);
+        WasmCode* found = manager.LookupCode(pc);
+        NativeModule* found_module = manager.LookupNativeModule(pc);
+        WasmCode* direct = expected_module == nullptr
+                               ? nullptr
+                               : expected_module->Lookup(pc);
+        if ((found != expected_code || found_module != expected_module ||
+             direct != expected_code) &&
+            ++failures <= 10) {
+          ADD_FAILURE() << "pass " << pass << " pc " << Hex(pc)
+                        << " (function " << code->index() << " at ["
+                        << Hex(start) << ", " << Hex(end) << "))"
+                        << ": LookupCode " << found << " expected "
+                        << expected_code << ", LookupNativeModule "
+                        << found_module << " expected " << expected_module
+                        << ", Lookup " << direct;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(failures, 0);
+}
+
+struct LoadedModule {
+  LoadedFixture fixture;
+  std::unique_ptr<NativeModule> native_module;
+};
+
+std::vector<LoadedModule> LoadAll(CodeManager& manager,
+                                  const std::vector<Fixture>& fixtures) {
+  std::vector<LoadedModule> loaded;
+  for (const Fixture& fixture : fixtures) {
+    LoadedModule l{LoadFixture(fixture), nullptr};
+    auto m = reference::Deserialize(manager, l.fixture.cache, l.fixture.module,
+                                    l.fixture.env);
+    EXPECT_TRUE(m.ok()) << fixture.name << ": " << m.status();
+    if (!m.ok()) continue;
+    l.native_module = *std::move(m);
+    loaded.push_back(std::move(l));
+  }
+  return loaded;
+}
+
+std::vector<NativeModule*> ModulesOf(const std::vector<LoadedModule>& loaded) {
+  std::vector<NativeModule*> modules;
+  for (const LoadedModule& l : loaded) modules.push_back(l.native_module.get());
+  return modules;
+}
+
+// Invariant: with every committed x64 and arm64 fixture loaded into one
+// manager, a pc resolves to the code object containing it and to the
+// module whose code space contains it (nothing else), at the first and
+// last byte of every object and one byte outside each end.
+TEST(CodeManagerLookupTest, EveryPcAtTheEdgesOfEveryCommittedFixtureCodeObject) {
+  CodeManager manager;
+  const std::vector<LoadedModule> loaded = LoadAll(manager, CommittedFixtures());
+  ASSERT_EQ(loaded.size(), CommittedFixtures().size());
+  bool x64 = false;
+  bool arm64 = false;
+  for (const LoadedModule& l : loaded) {
+    x64 |= l.fixture.fixture.arch == Arch::kX64;
+    arm64 |= l.fixture.fixture.arch == Arch::kArm64;
+  }
+  ASSERT_TRUE(x64 && arm64);
+  CheckEveryCodeBoundary(manager, ModulesOf(loaded));
+}
+
+// The same on the large fixtures (build/fixtures-large).
+// Skipped when they were not built, unless WASMCACHE_REQUIRE_LARGE is set
+// (CI), which makes their absence a failure.
+TEST(CodeManagerLookupTest, EveryPcAtTheEdgesOfEveryLargeFixtureCodeObject) {
+  const std::vector<Fixture> large = LargeFixtures();
+  if (large.empty()) {
+    if (std::getenv("WASMCACHE_REQUIRE_LARGE") != nullptr) {
+      FAIL() << "WASMCACHE_REQUIRE_LARGE is set but build/fixtures-large holds "
+                "no fixture (run tools/build-fixtures.sh --large)";
+    }
+    GTEST_SKIP() << "no large fixtures (tools/build-fixtures.sh --large); set "
+                    "WASMCACHE_REQUIRE_LARGE to make this a failure";
+  }
+  CodeManager manager;
+  const std::vector<LoadedModule> loaded = LoadAll(manager, large);
+  ASSERT_EQ(loaded.size(), large.size());
+  CheckEveryCodeBoundary(manager, ModulesOf(loaded));
+}
+
+// Invariant: the lookup cache never answers with freed code. Over many
+// rounds, pcs of every object are looked up (filling the cache), then part
+// or all of the code is freed by replacement or removal; a second lookup
+// of each pc misses the cache (it was flushed) and finds exactly the code
+// that contains the pc now, or nothing. Metrics count one miss for the
+// first lookup of a pc after a flush and one hit for an immediate repeat.
+TEST(CodeManagerLookupTest, TheCacheNeverReturnsFreedCode) {
+  CodeManager manager;
+  constexpr uint32_t kFunctions = 48;
+  auto native_module = NewHandModule(manager, Arch::kX64, kFunctions, 64 * kKiB);
+  ASSERT_NE(native_module, nullptr);
+  CodeMaker maker(*native_module);
+  std::mt19937 rng(42);
+  auto random_size = [&] {
+    return std::uniform_int_distribution<uint32_t>(16, 700)(rng);
+  };
+  std::vector<CodeSpec> all;
+  for (uint32_t i = 0; i < kFunctions; ++i) all.push_back(TurboFan(i, random_size()));
+  AddAndPublish(*native_module, maker, all);
+
+  for (int round = 0; round < 40; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    // Distinct pcs: first, middle and last byte of each object.
+    std::vector<uint64_t> pcs;
+    for (uint32_t i = 0; i < kFunctions; ++i) {
+      if (const WasmCode* code = native_module->GetCode(i)) {
+        const uint64_t start = code->instruction_start();
+        const uint32_t size = code->instructions_size();
+        pcs.push_back(start);
+        if (size > 2) pcs.push_back(start + size / 2);
+        if (size > 1) pcs.push_back(start + size - 1);
+      }
+    }
+    // Fill the cache: a first lookup of each pc, then an immediate repeat
+    // (a hit: same pc, same slot).
+    std::map<uint64_t, WasmCode*> cached;
+    CodeManagerMetrics m0 = manager.Metrics();
+    for (uint64_t pc : pcs) {
+      WasmCode* first = manager.LookupCode(pc);
+      ASSERT_NE(first, nullptr);
+      ASSERT_EQ(manager.LookupCode(pc), first);
+      cached[pc] = first;
+    }
+    CodeManagerMetrics m1 = manager.Metrics();
+    // Every repeat hits; a first lookup hits only if a previous round
+    // cached the pc and nothing was freed since.
+    const uint64_t hits = m1.lookup_cache_hits - m0.lookup_cache_hits;
+    EXPECT_GE(hits, pcs.size());
+    EXPECT_EQ(hits + m1.lookup_cache_misses - m0.lookup_cache_misses,
+              2 * pcs.size());
+
+    // Free code: remove everything, or replace a random subset.
+    if (round % 4 == 3) {
+      size_t published = 0;
+      for (uint32_t i = 0; i < kFunctions; ++i) {
+        published += native_module->HasCode(i);
+      }
+      ASSERT_EQ(native_module->RemoveCompiledCode(
+                    RemoveFilter::kRemoveTurbofanCode),
+                published);
+    } else {
+      std::vector<CodeSpec> replacements;
+      for (uint32_t i = 0; i < kFunctions; ++i) {
+        if (!native_module->HasCode(i) || rng() % 2 == 0) {
+          replacements.push_back(TurboFan(i, random_size()));
+        }
+      }
+      if (replacements.empty()) replacements.push_back(TurboFan(0, random_size()));
+      AddAndPublish(*native_module, maker, replacements);
+    }
+
+    const PcOracle oracle({native_module.get()});
+    m0 = manager.Metrics();
+    for (uint64_t pc : pcs) {
+      WasmCode* now = manager.LookupCode(pc);
+      ASSERT_EQ(now, oracle.CodeAt(pc)) << "pc " << Hex(pc);
+      if (now != nullptr) {
+        EXPECT_TRUE(now->contains(pc));
+        EXPECT_EQ(native_module->GetCode(now->index()), now)
+            << "the answer is the published code";
+      }
+    }
+    m1 = manager.Metrics();
+    EXPECT_EQ(m1.lookup_cache_hits - m0.lookup_cache_hits, 0u)
+        << "freeing code flushes the cache";
+    EXPECT_EQ(m1.lookup_cache_misses - m0.lookup_cache_misses, pcs.size());
+  }
+}
+
+// Invariant: the same on a real fixture: after its code is removed, no pc
+// of it resolves; after the same code is added again (first fit puts it at
+// the same addresses) each pc resolves to the new object.
+TEST(CodeManagerLookupTest, TheCacheNeverReturnsFreedCodeOfARealFixture) {
+  const LoadedFixture f = LoadCommitted("x64/many");
+  auto parsed = reference::ParseCache(f.cache, f.module, f.env);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  CodeManager manager;
+  auto m = reference::Deserialize(manager, f.cache, f.module, f.env);
+  ASSERT_TRUE(m.ok()) << m.status();
+  NativeModule& native_module = **m;
+  for (int round = 0; round < 8; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    const PcOracle before({&native_module});
+    std::vector<std::pair<uint64_t, uint32_t>> pcs;  // pc, function index
+    for (WasmCode* code : before.codes()) {
+      pcs.push_back({code->instruction_start(), code->index()});
+      pcs.push_back({code->instruction_start() + code->instructions_size() - 1,
+                     code->index()});
+      ASSERT_EQ(manager.LookupCode(pcs.back().first), code);
+      ASSERT_EQ(manager.LookupCode(pcs.back().first), code);
+    }
+    const size_t removed = native_module.RemoveCompiledCode(
+        RemoveFilter::kRemoveTurbofanCode);
+    ASSERT_EQ(removed, before.codes().size());
+    for (const auto& [pc, index] : pcs) {
+      ASSERT_EQ(manager.LookupCode(pc), nullptr) << "pc " << Hex(pc);
+    }
+    auto added = native_module.AddCompiledCode(BatchOf(*parsed));
+    ASSERT_TRUE(added.ok()) << added.status();
+    native_module.PublishCode(std::move(*added));
+    for (const auto& [pc, index] : pcs) {
+      WasmCode* now = manager.LookupCode(pc);
+      ASSERT_NE(now, nullptr) << "pc " << Hex(pc);
+      EXPECT_EQ(now->index(), index);
+      EXPECT_EQ(now, native_module.GetCode(index - f.module.num_imported_functions));
+    }
+  }
+}
+
+// Invariant: a pc outside all code (jump tables, unallocated space, no
+// space at all) resolves to no code, is never cached (each lookup is a
+// miss), and resolves to the owning module only inside its code spaces.
+TEST(CodeManagerLookupTest, PcsOutsideCodeAreMissesAndNeverCached) {
+  CodeManager manager;
+  auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
+  ASSERT_NE(native_module, nullptr);
+  const CodeSpaceEntry& space = *native_module->code_spaces()[0];
+  const uint64_t slot = NearSlotAddress(*native_module, space, 0);
+  const CodeManagerMetrics m0 = manager.Metrics();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(manager.LookupCode(slot), nullptr);
+    EXPECT_EQ(manager.LookupCode(space.space->end_address() - 1), nullptr);
+    EXPECT_EQ(manager.LookupCode(space.space->end_address()), nullptr);
+  }
+  const CodeManagerMetrics m1 = manager.Metrics();
+  EXPECT_EQ(m1.lookup_cache_hits, m0.lookup_cache_hits);
+  EXPECT_EQ(m1.lookup_cache_misses - m0.lookup_cache_misses, 9u);
+  EXPECT_EQ(manager.LookupNativeModule(slot), native_module.get());
+  EXPECT_EQ(manager.LookupNativeModule(space.space->end_address() - 1),
+            native_module.get());
+  EXPECT_EQ(manager.LookupNativeModule(space.space->start_address() - 1),
+            nullptr);
+  EXPECT_EQ(manager.LookupNativeModule(space.space->end_address()), nullptr);
+  EXPECT_EQ(manager.LookupNativeModule(0), nullptr);
+  EXPECT_EQ(manager.LookupNativeModule(~uint64_t{0}), nullptr);
+}
+
+// ============================================================================
+// Reservation
+// ============================================================================
+
+constexpr Arch kAllArchs[] = {Arch::kX64,     Arch::kIa32,    Arch::kArm64,
+                              Arch::kArm,     Arch::kRiscv64, Arch::kRiscv32,
+                              Arch::kMips64,  Arch::kPpc64,   Arch::kS390x,
+                              Arch::kLoong64};
+
+const uint32_t kV8FarSlots = static_cast<uint32_t>(
+    reference::DefaultEnvironment(Arch::kX64, HandModule(0))
+        .far_slot_builtins.size());
+
+// Invariant: OverheadPerCodeSpace is the size of a space's jump-table block
+// without the lazy table: the near table in whole lines, then the far
+// table (builtins, plus one slot per function on targets that jump far
+// between spaces), each table at kCodeAlignment, per the traits table.
+TEST(CodeManagerReservationTest, OverheadPerCodeSpaceMatchesTheJumpTableLayout) {
+  for (Arch arch : kAllArchs) {
+    const ArchTraits& t = TraitsOf(arch);
+    for (uint32_t n : {0u, 1u, 7u, 13u, 100u, 4097u, 1'000'000u}) {
+      for (uint32_t builtins : {0u, 1u, kV8FarSlots}) {
+        SCOPED_TRACE(absl::StrFormat("%s, %d functions, %d builtins",
+                                     ArchName(arch), n, builtins));
+        const uint64_t near = JumpTableSize(t, n);
+        const uint64_t far_slots =
+            uint64_t{builtins} + (t.far_jumps_between_code_spaces ? n : 0);
+        const uint64_t expected =
+            RoundUp(RoundUp(near, t.code_alignment) +
+                        far_slots * t.far_jump_table_slot_size,
+                    t.code_alignment);
+        const uint64_t overhead =
+            CodeManager::OverheadPerCodeSpace(arch, n, builtins);
+        EXPECT_EQ(overhead, expected);
+        const JumpTableLayout layout =
+            reference::ComputeJumpTableLayout(arch, n, builtins, false);
+        EXPECT_EQ(overhead, layout.total_size);
+        EXPECT_EQ(layout.lazy_size, 0u);
+        const JumpTableLayout first =
+            reference::ComputeJumpTableLayout(arch, n, builtins, true);
+        EXPECT_EQ(first.total_size,
+                  RoundUp(overhead + uint64_t{n} * t.lazy_compile_slot_size,
+                          t.code_alignment));
+      }
+    }
+  }
+}
+
+// Invariant: a reservation is max(estimate + overhead, 2 * overhead,
+// total_reserved / 4), page-rounded, capped at the target's maximum code
+// space (x64 1024 MB, arm64 128 MB, ppc64 32 MB, ...); the estimate counts
+// rounded to kCodeAlignment (V8's RoundUp<kCodeAlignment>), not to a page.
+TEST(CodeManagerReservationTest, SizeIsTheLargestNeedRoundedToPagesAndCapped) {
+  const uint64_t page = PageSize();
+  for (Arch arch : kAllArchs) {
+    const uint64_t cap = TraitsOf(arch).max_code_space_size;
+    for (uint32_t n : {1u, 1000u, 50'000u}) {
+      const uint64_t overhead =
+          CodeManager::OverheadPerCodeSpace(arch, n, kV8FarSlots);
+      for (uint64_t estimate :
+           {uint64_t{0}, uint64_t{1}, page - 1, page, kMiB + 3, cap / 2,
+            cap - overhead, cap, 4 * cap}) {
+        for (uint64_t total : {uint64_t{0}, 8 * kMiB, 2 * cap, 8 * cap}) {
+          SCOPED_TRACE(absl::StrFormat(
+              "%s: %d functions, estimate %d, total reserved %d",
+              ArchName(arch), n, estimate, total));
+          auto size = CodeManager::ReservationSize(arch, estimate, n,
+                                                   kV8FarSlots, total);
+          ASSERT_TRUE(size.ok()) << size.status();
+          // The documented contract (code_manager.h), with the estimate
+          // rounded to kCodeAlignment as V8's ReservationSize does.
+          const uint64_t need = std::max(
+              {RoundUp(estimate, TraitsOf(arch).code_alignment) + overhead,
+               2 * overhead, total / 4});
+          EXPECT_EQ(*size, std::min(RoundUp(need, page), cap));
+          EXPECT_EQ(*size % page, 0u);
+          EXPECT_LE(*size, cap);
+          if (*size < cap) {
+            EXPECT_GE(*size, estimate + overhead);
+            EXPECT_GE(*size, 2 * overhead);
+            EXPECT_GE(*size, total / 4);
+          }
+        }
+      }
+    }
+  }
+  // Known answers.
+  EXPECT_EQ(*CodeManager::ReservationSize(Arch::kX64, 4 * kGiB, 10, 0, 0),
+            1024 * kMiB);
+  EXPECT_EQ(*CodeManager::ReservationSize(Arch::kArm64, 4 * kGiB, 10, 0, 0),
+            128 * kMiB);
+  EXPECT_EQ(*CodeManager::ReservationSize(Arch::kPpc64, 4 * kGiB, 10, 0, 0),
+            32 * kMiB);
+  EXPECT_EQ(*CodeManager::ReservationSize(Arch::kX64, 0, 10, 0, 2 * kGiB),
+            512 * kMiB);
+  // x64, 10 functions, no builtins: 80 bytes of near slots, far table at 128
+  // with 10 * 16 bytes: 320 bytes after alignment.
+  ASSERT_EQ(CodeManager::OverheadPerCodeSpace(Arch::kX64, 10, 0), 320u);
+  EXPECT_EQ(*CodeManager::ReservationSize(Arch::kX64, kMiB, 10, 0, 0),
+            kMiB + page);
+  EXPECT_EQ(*CodeManager::ReservationSize(Arch::kX64, 0, 10, 0, 0), page);
+}
+
+// Invariant: when two jump-table blocks do not fit the target's maximum
+// code space the reservation is kResourceExhausted; the last function
+// count that fits passes. Reachable within V8's function limit on ppc64
+// (32 MB spaces, 52 bytes of slots per function); on x64 and arm64 even
+// kMaxFunctions fits.
+TEST(CodeManagerReservationTest, JumpTablesThatDoNotFitTwiceAreResourceExhausted) {
+  for (Arch arch : kAllArchs) {
+    SCOPED_TRACE(ArchName(arch));
+    const uint64_t cap = TraitsOf(arch).max_code_space_size;
+    auto fits = [&](uint32_t n) {
+      return 2 * CodeManager::OverheadPerCodeSpace(arch, n, kV8FarSlots) <= cap;
+    };
+    if (fits(reference::kMaxFunctions)) {
+      EXPECT_TRUE(CodeManager::ReservationSize(arch, 0, reference::kMaxFunctions,
+                                               kV8FarSlots, 0)
+                      .ok());
+      continue;
+    }
+    // Largest n that fits (the overhead grows with n).
+    uint32_t low = 0;
+    uint32_t high = reference::kMaxFunctions;
+    while (high - low > 1) {
+      const uint32_t mid = low + (high - low) / 2;
+      (fits(mid) ? low : high) = mid;
+    }
+    auto last = CodeManager::ReservationSize(arch, 0, low, kV8FarSlots, 0);
+    ASSERT_TRUE(last.ok()) << last.status();
+    EXPECT_EQ(*last, std::min(RoundUp(2 * CodeManager::OverheadPerCodeSpace(
+                                              arch, low, kV8FarSlots),
+                                          PageSize()),
+                              cap));
+    auto over = CodeManager::ReservationSize(arch, 0, high, kV8FarSlots, 0);
+    EXPECT_EQ(over.status().code(), StatusCode::kResourceExhausted)
+        << over.status();
+  }
+  EXPECT_EQ(CodeManager::ReservationSize(Arch::kPpc64, 0, 400'000,
+                                         kV8FarSlots, 0)
+                .status()
+                .code(),
+            StatusCode::kResourceExhausted);
+}
+
+// Invariant: a module's first reservation follows ReservationSize (with
+// the lazy table added to the estimate): capped at 1 GB on x64 and 128 MB
+// on arm64 however large the estimate; targets without jump tables are
+// kUnimplemented before anything is reserved.
+TEST(CodeManagerReservationTest, FirstCodeSpaceOfAModuleIsSizedAndCapped) {
+  CodeManager manager;
+  auto x64 = NewHandModule(manager, Arch::kX64, 10, 3 * kGiB);
+  ASSERT_NE(x64, nullptr);
+  EXPECT_EQ(x64->reserved_code_space(), 1024 * kMiB);
+  auto arm64 = NewHandModule(manager, Arch::kArm64, 10, 3 * kGiB);
+  ASSERT_NE(arm64, nullptr);
+  EXPECT_EQ(arm64->reserved_code_space(), 128 * kMiB);
+  auto small = NewHandModule(manager, Arch::kX64, 10, 0);
+  ASSERT_NE(small, nullptr);
+  // Twice the jump-table overhead of 10 functions (2 x 2240 bytes) needs
+  // two pages.
+  EXPECT_EQ(2 * CodeManager::OverheadPerCodeSpace(Arch::kX64, 10, kV8FarSlots),
+            4480u);
+  EXPECT_EQ(small->reserved_code_space(), 2 * PageSize());
+  EXPECT_EQ(manager.Metrics().reserved_code_space,
+            1024 * kMiB + 128 * kMiB + 2 * PageSize());
+  ModuleInfo module = HandModule(10);
+  auto ppc = manager.NewNativeModule(
+      module, reference::DefaultEnvironment(Arch::kPpc64, module), 0);
+  EXPECT_EQ(ppc.status().code(), StatusCode::kUnimplemented) << ppc.status();
+  EXPECT_EQ(manager.Metrics().num_native_modules, 3u);
+}
+
+// Replaces CodeManagerOptions::reserve with one that refuses the first
+// `failures` calls.
+struct FlakyReserve {
+  int failures = 0;
+  int calls = 0;
+
+  CodeManagerOptions Options(int retries) {
+    CodeManagerOptions options;
+    options.reservation_retries = retries;
+    options.reserve = [this](uint64_t size, uint32_t alignment,
+                             const reference::CodeProtection* protection,
+                             CodeSpace::AccountingHook accounting)
+        -> absl::StatusOr<std::unique_ptr<CodeSpace>> {
+      ++calls;
+      if (failures > 0) {
+        --failures;
+        return absl::ResourceExhaustedError("code space: refused by the test");
+      }
+      return CodeSpace::Reserve(size, alignment, protection,
+                                std::move(accounting));
+    };
+    return options;
+  }
+};
+
+// Invariant: a refused reservation is retried up to reservation_retries
+// times, each retry after one memory-pressure notification (the callback
+// runs once per refusal that is retried); every refusal counts in
+// failed_reservations; beyond the retries NewNativeModule is
+// kResourceExhausted and leaves nothing reserved.
+TEST(CodeManagerReservationTest, RefusedReservationsAreRetriedAfterMemoryPressure) {
+  for (int retries : {0, 1, 2, 4}) {
+    for (int failures = 0; failures <= retries + 1; ++failures) {
+      SCOPED_TRACE(absl::StrFormat("%d retries, %d refusals", retries,
+                                   failures));
+      FlakyReserve flaky{failures};
+      CodeManager manager(flaky.Options(retries));
+      int callbacks = 0;
+      manager.SetMemoryPressureCallback([&] { ++callbacks; });
+      auto native_module = manager.NewNativeModule(
+          HandModule(8),
+          reference::DefaultEnvironment(Arch::kX64, HandModule(8)), 4096);
+      const CodeManagerMetrics m = manager.Metrics();
+      EXPECT_EQ(m.failed_reservations, static_cast<uint64_t>(failures));
+      if (failures <= retries) {
+        ASSERT_TRUE(native_module.ok()) << native_module.status();
+        EXPECT_EQ(callbacks, failures);
+        EXPECT_EQ(flaky.calls, failures + 1);
+        EXPECT_EQ(m.memory_pressure_notifications,
+                  static_cast<uint64_t>(failures));
+        EXPECT_EQ(m.num_native_modules, 1u);
+      } else {
+        EXPECT_EQ(native_module.status().code(),
+                  StatusCode::kResourceExhausted)
+            << native_module.status();
+        EXPECT_EQ(callbacks, retries);
+        EXPECT_EQ(flaky.calls, retries + 1);
+        EXPECT_EQ(m.num_native_modules, 0u);
+        EXPECT_EQ(m.reserved_code_space, 0u);
+        EXPECT_EQ(m.committed_code_space, 0u);
+      }
+    }
+  }
+}
+
+// ============================================================================
+// Several code spaces per module
+// ============================================================================
+
+// Invariant: an arm64 module with more code than one 128 MB code space gets
+// more spaces, each with its own near and far tables (the lazy table only
+// in the first); every code object has jump tables in reach (tables and
+// object within 128 MB); publishing patches the function's slot in every
+// space so that it leads to the code, directly or through the space's far
+// slot; removing code resets every space's slot to the lazy stub; and the
+// module serializes, deserializes into spaces of its own and serializes
+// again to the same bytes.
+TEST(CodeManagerCodeSpacesTest, Arm64ModuleOverOneCodeSpaceGetsSpacesWithTheirOwnTables) {
+  constexpr Arch kArch = Arch::kArm64;
+  const uint64_t cap = TraitsOf(kArch).max_code_space_size;
+  constexpr uint32_t kFunctions = 80;
+  constexpr uint32_t kObjectSize = 2 * 1024 * 1024;  // 80 x 2 MB = 160 MB
+  CodeManager manager;
+  auto native_module = NewHandModule(manager, kArch, kFunctions, 160 * kMiB);
+  ASSERT_NE(native_module, nullptr);
+  CodeMaker maker(*native_module);
+  for (uint32_t batch = 0; batch < kFunctions / 8; ++batch) {
+    std::vector<CodeSpec> specs;
+    for (uint32_t k = 0; k < 8; ++k) specs.push_back(TurboFan(batch * 8 + k, kObjectSize));
+    ASSERT_EQ(AddAndPublish(*native_module, maker, specs).size(), 8u);
+  }
+  const std::vector<const CodeSpaceEntry*> spaces = native_module->code_spaces();
+  ASSERT_GE(spaces.size(), 2u);
+  EXPECT_EQ(manager.num_code_spaces(), spaces.size());
+  std::vector<uint64_t> tables;
+  for (size_t s = 0; s < spaces.size(); ++s) {
+    const CodeSpaceEntry& space = *spaces[s];
+    EXPECT_LE(space.space->size(), cap);
+    EXPECT_TRUE(space.space->Contains(space.tables_address()));
+    EXPECT_EQ(space.layout.lazy_size == 0, s != 0) << "lazy table of space " << s;
+    EXPECT_EQ(space.layout.num_far_function_slots, kFunctions);
+    tables.push_back(space.tables_address());
+    // Its near slots are recognized as its own.
+    EXPECT_EQ(native_module->DeclaredIndexFromNearSlot(
+                  NearSlotAddress(*native_module, space, kFunctions - 1)),
+              kFunctions - 1);
+  }
+  std::sort(tables.begin(), tables.end());
+  EXPECT_EQ(std::unique(tables.begin(), tables.end()), tables.end());
+
+  for (uint32_t i = 0; i < kFunctions; ++i) {
+    const WasmCode* code = native_module->GetCode(i);
+    ASSERT_NE(code, nullptr);
+    const uint64_t start = code->instruction_start();
+    const uint64_t end = start + code->instructions_size();
+    const JumpTablesRef ref =
+        native_module->FindJumpTablesForRegion(start, code->instructions_size());
+    ASSERT_TRUE(ref.is_valid()) << "function " << i;
+    const uint64_t tables_start = ref.space->tables_address();
+    const uint64_t tables_end = tables_start + ref.space->layout.total_size;
+    EXPECT_LE(std::max(end, tables_end) - std::min(start, tables_start), cap)
+        << "function " << i << ": jump tables out of reach";
+    ExpectSlotsLeadTo(*native_module, i, start);
+  }
+
+  // Serialize, deserialize, serialize again.
+  const Environment& env = native_module->env();
+  native_module->global_header.magic = *env.expected_header[0];
+  native_module->global_header.version_hash = *env.expected_header[1];
+  auto bytes = reference::Serializer(*native_module).Serialize();
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  {
+    auto again = reference::Deserialize(manager, *bytes,
+                                        native_module->module(), env);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_GE((*again)->code_spaces().size(), 2u);
+    auto twice = reference::Serializer(**again).Serialize();
+    ASSERT_TRUE(twice.ok()) << twice.status();
+    EXPECT_TRUE(*twice == *bytes) << "serialized bytes differ after a reload";
+  }
+
+  EXPECT_EQ(native_module->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode),
+            kFunctions);
+  for (uint32_t i = 0; i < kFunctions; ++i) {
+    ExpectSlotsLeadTo(*native_module, i, native_module->lazy_slot_address(i));
+  }
+}
+
+// ============================================================================
+// Batches
+// ============================================================================
+
+// Invariant: a batch whose code exceeds half a code space is split in
+// halves until each part fits half a space, so no region (and no new code
+// space, whose size follows the part) exceeds half a space plus its jump
+// tables; the objects of each part are contiguous. On arm64, 3 x 40 MB
+// objects (120 MB, which one 128 MB space could hold unsplit) land in
+// three regions.
+TEST(CodeManagerBatchTest, BatchOverHalfACodeSpaceIsSplit) {
+  constexpr Arch kArch = Arch::kArm64;
+  const uint64_t half = TraitsOf(kArch).max_code_space_size / 2;
+  constexpr uint32_t kObjectSize = 40 * 1024 * 1024;
+  CodeManager manager;
+  auto native_module = NewHandModule(manager, kArch, 4, 0);
+  ASSERT_NE(native_module, nullptr);
+  CodeMaker maker(*native_module);
+  const std::vector<WasmCode*> codes = AddAndPublish(
+      *native_module, maker,
+      {TurboFan(0, kObjectSize), TurboFan(1, kObjectSize),
+       TurboFan(2, kObjectSize)});
+  ASSERT_EQ(codes.size(), 3u);
+  const uint64_t overhead =
+      CodeManager::OverheadPerCodeSpace(kArch, 4, kV8FarSlots);
+  const std::vector<const CodeSpaceEntry*> spaces = native_module->code_spaces();
+  EXPECT_EQ(spaces.size(), 4u) << "the tables' space, then one per part";
+  for (const CodeSpaceEntry* space : spaces) {
+    EXPECT_LE(space->space->size(), RoundUp(half + overhead, PageSize()));
+  }
+  for (const WasmCode* code : codes) {
+    const CodeSpaceEntry* space =
+        SpaceContaining(*native_module, code->instruction_start());
+    ASSERT_NE(space, nullptr);
+    EXPECT_TRUE(space->space->Contains(code->instruction_start() +
+                                       code->instructions_size() - 1));
+  }
+  EXPECT_EQ(manager.Metrics().generated_code_size, 3u * kObjectSize);
+}
+
+// Invariant: one object over half a code space is kResourceExhausted and
+// the batch it is in adds nothing (no code, no committed bytes); an object
+// of exactly half a space is accepted.
+TEST(CodeManagerBatchTest, ObjectOverHalfACodeSpaceIsResourceExhausted) {
+  constexpr Arch kArch = Arch::kArm64;
+  const auto half =
+      static_cast<uint32_t>(TraitsOf(kArch).max_code_space_size / 2);
+  CodeManager manager;
+  auto native_module = NewHandModule(manager, kArch, 4, 0);
+  ASSERT_NE(native_module, nullptr);
+  CodeMaker maker(*native_module);
+  const uint64_t committed = manager.committed_bytes();
+  auto too_big =
+      Add(*native_module, maker, {TurboFan(0, 64), TurboFan(1, half + 1)});
+  EXPECT_EQ(too_big.status().code(), StatusCode::kResourceExhausted)
+      << too_big.status();
+  EXPECT_EQ(manager.committed_bytes(), committed);
+  EXPECT_EQ(native_module->code_spaces().size(), 1u);
+  auto exactly_half = Add(*native_module, maker, {TurboFan(2, half)});
+  ASSERT_TRUE(exactly_half.ok()) << exactly_half.status();
+  EXPECT_EQ(native_module->PublishCode(std::move((*exactly_half)[0]))
+                ->instructions_size(),
+            half);
+}
+
+// ============================================================================
+// Committed-space limit
+// ============================================================================
+
+// Invariant: with max_committed_code_space = 1 MB, a batch that would
+// commit past the limit is kResourceExhausted and leaves nothing behind:
+// no code owned or installed, slots still lazy, committed bytes as before;
+// a batch that fits still succeeds afterwards.
+TEST(CodeManagerLimitTest, CommittedSpaceLimitRefusesABatchWithoutHalfPublishing) {
+  CodeManagerOptions options;
+  options.max_committed_code_space = kMiB;
+  CodeManager manager(options);
+  auto native_module = NewHandModule(manager, Arch::kX64, 16, 4 * kMiB);
+  ASSERT_NE(native_module, nullptr);
+  CodeMaker maker(*native_module);
+  ASSERT_EQ(AddAndPublish(*native_module, maker,
+                          {TurboFan(0, 64 * kKiB), TurboFan(1, 64 * kKiB)})
+                .size(),
+            2u);
+  const uint64_t committed = manager.committed_bytes();
+  const uint64_t generated = native_module->generated_code_size();
+  const size_t spaces = native_module->code_spaces().size();
+  // The first space has room for the batch; the limit refuses the commit.
+  // Refused again and again, it leaves the module as it was each time.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto refused = Add(*native_module, maker,
+                       {TurboFan(2, 300 * kKiB), TurboFan(3, 300 * kKiB),
+                        TurboFan(4, 300 * kKiB)});
+    EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted)
+        << refused.status();
+  }
+  EXPECT_EQ(native_module->code_spaces().size(), spaces)
+      << "a refused commit is no reason to reserve another code space";
+  EXPECT_EQ(manager.committed_bytes(), committed);
+  EXPECT_EQ(native_module->num_owned_code(), 2u);
+  EXPECT_EQ(native_module->generated_code_size(), generated);
+  for (uint32_t i = 2; i <= 4; ++i) {
+    EXPECT_FALSE(native_module->HasCode(i));
+    ExpectSlotsLeadTo(*native_module, i, native_module->lazy_slot_address(i));
+  }
+  EXPECT_LE(manager.Metrics().committed_code_space, kMiB);
+  EXPECT_EQ(AddAndPublish(*native_module, maker, {TurboFan(2, 64 * kKiB)}).size(),
+            1u);
+}
+
+// Invariant: a batch split in parts (over half a code space) that fails in
+// a later part leaves nothing of the earlier parts behind either: the
+// committed bytes and the free space of the module are as before.
+TEST(CodeManagerLimitTest, FailedSplitBatchReleasesItsEarlierParts) {
+  constexpr uint32_t kObjectSize = 30 * 1024 * 1024;
+  CodeManagerOptions options;
+  options.max_committed_code_space = 80 * kMiB;
+  CodeManager manager(options);
+  auto native_module = NewHandModule(manager, Arch::kArm64, 4, 0);
+  ASSERT_NE(native_module, nullptr);
+  CodeMaker maker(*native_module);
+  const uint64_t committed = manager.committed_bytes();
+  // 90 MB: split into 30 MB (fits) and 60 MB (over the 80 MB limit).
+  auto refused = Add(*native_module, maker,
+                     {TurboFan(0, kObjectSize), TurboFan(1, kObjectSize),
+                      TurboFan(2, kObjectSize)});
+  ASSERT_EQ(refused.status().code(), StatusCode::kResourceExhausted)
+      << refused.status();
+  EXPECT_EQ(native_module->num_owned_code(), 0u);
+  // Spaces reserved on the way may stay; only their tables are committed.
+  uint64_t tables = 0;
+  for (const CodeSpaceEntry* space : native_module->code_spaces()) {
+    tables += RoundUp(space->layout.total_size, PageSize());
+  }
+  EXPECT_GE(tables, committed);
+  EXPECT_EQ(manager.committed_bytes(), tables)
+      << "the first part's region stayed allocated and committed";
+}
+
+// Invariant: the manager's reserved_code_space is the sum of its modules'
+// reservations, also after a new code space was reserved but its jump
+// tables could not be committed (limit reached); when the module is gone,
+// nothing is reserved.
+TEST(CodeManagerLimitTest, RefusedTablesCommitLeavesNoReservationBehind) {
+  // Committed bytes of a fresh 8-function x64 module (its tables).
+  uint64_t tables = 0;
+  {
+    CodeManager probe;
+    auto m = NewHandModule(probe, Arch::kX64, 8, 0);
+    ASSERT_NE(m, nullptr);
+    tables = probe.committed_bytes();
+  }
+  CodeManagerOptions options;
+  options.max_committed_code_space = tables;
+  CodeManager manager(options);
+  {
+    auto native_module = NewHandModule(manager, Arch::kX64, 8, 0);
+    ASSERT_NE(native_module, nullptr);
+    ASSERT_EQ(manager.committed_bytes(), tables);
+    CodeMaker maker(*native_module);
+    // Too large for the first space: a second one is reserved, and its
+    // tables cannot be committed.
+    auto refused = Add(*native_module, maker, {TurboFan(0, 64 * kKiB)});
+    EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted)
+        << refused.status();
+    EXPECT_EQ(manager.Metrics().reserved_code_space,
+              native_module->reserved_code_space());
+  }
+  EXPECT_EQ(manager.Metrics().reserved_code_space, 0u);
+  EXPECT_EQ(manager.committed_bytes(), 0u);
+}
+
+// Invariant: creating a module when its jump tables cannot be committed
+// (the limit is reached) is kResourceExhausted, not a crash, and leaves
+// nothing reserved. Run in a child process so that a crash fails this test
+// only.
+TEST(CodeManagerLimitDeathTest, NewModuleAtTheCommittedLimitIsResourceExhausted) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        CodeManagerOptions options;
+        options.max_committed_code_space = 0;
+        CodeManager manager(options);
+        ModuleInfo module = HandModule(8);
+        auto m = manager.NewNativeModule(
+            module, reference::DefaultEnvironment(Arch::kX64, module), 0);
+        const bool ok =
+            m.status().code() == StatusCode::kResourceExhausted &&
+            manager.Metrics().reserved_code_space == 0 &&
+            manager.Metrics().num_native_modules == 0;
+        std::fprintf(stderr, "status: %s\n", m.status().ToString().c_str());
+        std::exit(ok ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// ============================================================================
+// Memory pressure
+// ============================================================================
+
+struct PressureRun {
+  int callbacks = 0;
+  uint64_t committed_at_pressure = 0;
+  std::vector<std::unique_ptr<NativeModule>> modules;
+};
+
+// Creates modules of 16 Liftoff and 16 TurboFan functions (32 KB each)
+// until committed space passes the critical threshold (initially half the
+// limit); checks that the callback runs exactly on the next NewNativeModule
+// and that the threshold moves to committed + (limit - committed) / 2.
+void RunUntilPressure(CodeManager& manager, PressureRun& run,
+                      uint64_t limit) {
+  manager.SetMemoryPressureCallback([&run] { ++run.callbacks; });
+  ASSERT_EQ(manager.Metrics().critical_committed_code_space, limit / 2);
+  for (int i = 0; i < 32; ++i) {
+    const uint64_t committed = manager.committed_bytes();
+    const uint64_t critical = manager.Metrics().critical_committed_code_space;
+    auto native_module = NewHandModule(manager, Arch::kX64, 32, 1 * kMiB);
+    ASSERT_NE(native_module, nullptr);
+    if (committed > critical) {
+      run.committed_at_pressure = committed;
+      EXPECT_EQ(run.callbacks, 1) << "the callback runs on the next module";
+      const CodeManagerMetrics m = manager.Metrics();
+      EXPECT_EQ(m.critical_committed_code_space,
+                committed + (limit - committed) / 2);
+      EXPECT_EQ(m.memory_pressure_notifications, 1u);
+      run.modules.push_back(std::move(native_module));
+      return;
+    }
+    EXPECT_EQ(run.callbacks, 0) << "under the threshold: no callback";
+    CodeMaker maker(*native_module);
+    std::vector<CodeSpec> specs;
+    for (uint32_t f = 0; f < 16; ++f) specs.push_back(Liftoff(f, 32 * kKiB));
+    for (uint32_t f = 16; f < 32; ++f) specs.push_back(TurboFan(f, 32 * kKiB));
+    ASSERT_EQ(AddAndPublish(*native_module, maker, specs).size(), 32u);
+    run.modules.push_back(std::move(native_module));
+  }
+  FAIL() << "committed space never passed the critical threshold";
+}
+
+// Invariant: under memory pressure (committed above the critical
+// threshold when a module is created), the callback runs once, Liftoff
+// code of every existing module is flushed (slots back to lazy) while
+// TurboFan code stays, committed space goes down, and the threshold moves
+// to committed + (limit - committed) / 2.
+TEST(CodeManagerPressureTest, CriticalThresholdFlushesLiftoffAndKeepsTurboFan) {
+  constexpr uint64_t kLimit = 8 * kMiB;
+  CodeManagerOptions options;
+  options.max_committed_code_space = kLimit;
+  CodeManager manager(options);
+  PressureRun run;
+  RunUntilPressure(manager, run, kLimit);
+  ASSERT_GE(run.modules.size(), 3u);
+  EXPECT_LT(manager.committed_bytes(), run.committed_at_pressure)
+      << "flushing Liftoff code decommits its pages";
+  for (size_t k = 0; k + 1 < run.modules.size(); ++k) {
+    const NativeModule& m = *run.modules[k];
+    for (uint32_t f = 0; f < 16; ++f) {
+      EXPECT_FALSE(m.HasCode(f)) << "module " << k << " Liftoff " << f;
+      ExpectSlotsLeadTo(m, f, m.lazy_slot_address(f));
+    }
+    for (uint32_t f = 16; f < 32; ++f) {
+      ASSERT_TRUE(m.HasCode(f)) << "module " << k << " TurboFan " << f;
+      EXPECT_TRUE(m.GetCode(f)->is_turbofan());
+    }
+    EXPECT_EQ(m.num_owned_code(), 16u);
+  }
+  run.modules.clear();
+}
+
+// Invariant: with flush_liftoff_code off, pressure still notifies (the
+// callback runs once, the threshold moves) but no code is removed.
+TEST(CodeManagerPressureTest, WithoutLiftoffFlushingPressureOnlyNotifies) {
+  constexpr uint64_t kLimit = 8 * kMiB;
+  CodeManagerOptions options;
+  options.max_committed_code_space = kLimit;
+  options.flush_liftoff_code = false;
+  CodeManager manager(options);
+  PressureRun run;
+  RunUntilPressure(manager, run, kLimit);
+  for (size_t k = 0; k + 1 < run.modules.size(); ++k) {
+    EXPECT_EQ(run.modules[k]->num_owned_code(), 32u);
+    EXPECT_TRUE(run.modules[k]->HasCode(0));
+  }
+  run.modules.clear();
+}
+
+// ============================================================================
+// Module lifetime
+// ============================================================================
+
+// Invariant: when every module is gone the manager holds nothing: no code
+// space, no module, nothing committed or reserved, no live code; the
+// history of freed code stays; no pc of the old code resolves.
+TEST(CodeManagerLifetimeTest, FreeingEveryModuleReleasesEverything) {
+  CodeManager manager;
+  std::vector<uint64_t> pcs;
+  {
+    std::vector<std::unique_ptr<NativeModule>> modules;
+    for (Arch arch : {Arch::kX64, Arch::kArm64, Arch::kX64}) {
+      auto m = NewHandModule(manager, arch, 64, 0);
+      ASSERT_NE(m, nullptr);
+      CodeMaker maker(*m);
+      std::vector<CodeSpec> specs;
+      for (uint32_t f = 0; f < 64; ++f) specs.push_back(TurboFan(f, 5000 + f));
+      for (WasmCode* code : AddAndPublish(*m, maker, specs)) {
+        pcs.push_back(code->instruction_start());
+        ASSERT_EQ(manager.LookupCode(code->instruction_start()), code);
+      }
+      // Replace some so that freed_code_size has a history.
+      AddAndPublish(*m, maker, {TurboFan(0, 100), TurboFan(1, 100)});
+      modules.push_back(std::move(m));
+    }
+    const CodeManagerMetrics m = manager.Metrics();
+    EXPECT_EQ(m.num_native_modules, 3u);
+    EXPECT_GE(m.num_code_spaces, 6u) << "each module outgrew its first space";
+    EXPECT_GT(m.committed_code_space, 0u);
+    EXPECT_EQ(m.freed_code_size, 3u * (5000 + 5001));
+  }
+  const CodeManagerMetrics m = manager.Metrics();
+  EXPECT_EQ(m.num_native_modules, 0u);
+  EXPECT_EQ(m.num_code_spaces, 0u);
+  EXPECT_EQ(manager.num_code_spaces(), 0u);
+  EXPECT_EQ(m.committed_code_space, 0u);
+  EXPECT_EQ(manager.committed_bytes(), 0u);
+  EXPECT_EQ(m.reserved_code_space, 0u);
+  EXPECT_EQ(m.generated_code_size, 0u);
+  EXPECT_EQ(m.freed_code_size, 3u * (5000 + 5001));
+  EXPECT_EQ(manager.EstimateCurrentMemoryConsumption(), sizeof(CodeManager));
+  for (uint64_t pc : pcs) {
+    EXPECT_EQ(manager.LookupCode(pc), nullptr);
+    EXPECT_EQ(manager.LookupNativeModule(pc), nullptr);
+  }
+}
+
+// ============================================================================
+// Reference counting
+// ============================================================================
+
+// Invariant: code held by WasmCodeRefScopes on two threads (one found by
+// pc, one fetched from the code table) outlives its removal from the
+// table until both scopes close, and is freed exactly once, by whichever
+// closes last: freed_code_size grows by its size once, num_owned_code
+// drops by one.
+TEST(CodeManagerRefCountTest, ScopesOnTwoThreadsKeepRemovedCodeUntilBothClose) {
+  CodeManager manager;
+  auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
+  ASSERT_NE(native_module, nullptr);
+  CodeMaker maker(*native_module);
+  const std::vector<WasmCode*> codes = AddAndPublish(
+      *native_module, maker, {TurboFan(0, 1000), TurboFan(1, 300)});
+  ASSERT_EQ(codes.size(), 2u);
+  WasmCode* const x = codes[0];
+  const uint64_t pc = x->instruction_start() + 10;
+  const uint32_t x_size = x->instructions_size();
+
+  std::latch holding(2);
+  std::binary_semaphore release_a(0);
+  std::binary_semaphore release_b(0);
+  WasmCode* seen_a = nullptr;
+  WasmCode* seen_b = nullptr;
+  std::thread a([&] {
+    WasmCodeRefScope scope;
+    seen_a = manager.LookupCode(pc);
+    holding.count_down();
+    release_a.acquire();
+  });
+  std::thread b([&] {
+    WasmCodeRefScope outer;
+    {
+      WasmCodeRefScope inner;  // nested scopes on thread B
+      seen_b = native_module->GetCode(0);
+      holding.count_down();
+      release_b.acquire();
+    }
+  });
+  holding.wait();
+  EXPECT_EQ(seen_a, x);
+  EXPECT_EQ(seen_b, x);
+  EXPECT_EQ(x->ref_count(), 3) << "the table and two scopes";
+
+  ASSERT_EQ(native_module->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode),
+            2u);
+  // X is held by the scopes; the other object was freed at once.
+  EXPECT_EQ(native_module->num_owned_code(), 1u);
+  EXPECT_EQ(native_module->freed_code_size(), 300u);
+  EXPECT_EQ(x->ref_count(), 2);
+  EXPECT_EQ(manager.LookupCode(pc), x) << "held code is still found by pc";
+  EXPECT_EQ(native_module->GetCode(0), nullptr);
+
+  release_a.release();
+  a.join();
+  EXPECT_EQ(native_module->num_owned_code(), 1u) << "B still holds X";
+  EXPECT_EQ(x->ref_count(), 1);
+  EXPECT_EQ(native_module->freed_code_size(), 300u);
+
+  release_b.release();
+  b.join();
+  EXPECT_EQ(native_module->num_owned_code(), 0u);
+  EXPECT_EQ(native_module->freed_code_size(), 300u + x_size);
+  EXPECT_EQ(manager.Metrics().freed_code_size, 300u + x_size);
+  EXPECT_EQ(manager.LookupCode(pc), nullptr);
+}
+
+// Invariant: nested scopes on one thread: the innermost open scope takes
+// the reference; closing the inner scope drops only its references, and
+// code held by the outer scope stays alive until the outer closes.
+TEST(CodeManagerRefCountTest, NestedScopesOnOneThreadReleaseInOrder) {
+  CodeManager manager;
+  auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
+  ASSERT_NE(native_module, nullptr);
+  CodeMaker maker(*native_module);
+  const std::vector<WasmCode*> codes = AddAndPublish(
+      *native_module, maker, {TurboFan(0, 500), TurboFan(1, 700)});
+  ASSERT_EQ(codes.size(), 2u);
+  EXPECT_FALSE(WasmCodeRefScope::IsOpen());
+  {
+    WasmCodeRefScope outer;
+    EXPECT_EQ(native_module->GetCode(0), codes[0]);  // held by outer
+    {
+      WasmCodeRefScope inner;
+      EXPECT_EQ(manager.LookupCode(codes[1]->instruction_start()), codes[1]);
+      EXPECT_EQ(manager.LookupCode(codes[0]->instruction_start()), codes[0]);
+      EXPECT_EQ(codes[0]->ref_count(), 3);
+      EXPECT_EQ(codes[1]->ref_count(), 2);
+      ASSERT_EQ(native_module->RemoveCompiledCode(
+                    RemoveFilter::kRemoveTurbofanCode),
+                2u);
+      EXPECT_EQ(native_module->num_owned_code(), 2u);
+    }
+    // Inner closed: code 1 (held by inner only) is freed, code 0 is not.
+    EXPECT_EQ(native_module->num_owned_code(), 1u);
+    EXPECT_EQ(native_module->freed_code_size(), 700u);
+    EXPECT_EQ(codes[0]->ref_count(), 1);
+    EXPECT_EQ(manager.LookupCode(codes[0]->instruction_start()), codes[0]);
+    EXPECT_EQ(codes[0]->ref_count(), 2) << "a lookup adds to the open scope";
+  }
+  EXPECT_FALSE(WasmCodeRefScope::IsOpen());
+  EXPECT_EQ(native_module->num_owned_code(), 0u);
+  EXPECT_EQ(native_module->freed_code_size(), 1200u);
+}
+
+// ============================================================================
+// Publishing
+// ============================================================================
+
+// Invariant: published code of a lower tier never replaces code of a
+// higher tier (PublishCode returns nullptr, the dropped code is freed)
+// unless the old or the new code is for debugging; equal or higher tiers
+// replace; the replaced code is freed; slots lead to the installed code.
+TEST(CodeManagerPublishTest, LowerTierReplacesHigherOnlyForDebugging) {
+  CodeManager manager;
+  auto native_module = NewHandModule(manager, Arch::kX64, 8, 64 * kKiB);
+  ASSERT_NE(native_module, nullptr);
+  CodeMaker maker(*native_module);
+  struct Case {
+    CodeSpec first;
+    CodeSpec second;
+    bool second_installed;
+  };
+  const Case cases[] = {
+      {TurboFan(0, 100), Liftoff(0, 200), false},
+      {Liftoff(1, 100), TurboFan(1, 200), true},
+      {TurboFan(2, 100), Debug(Liftoff(2, 200)), true},
+      {Debug(Liftoff(3, 100)), TurboFan(3, 200), true},
+      {Debug(TurboFan(4, 100)), Liftoff(4, 200), true},
+      {TurboFan(5, 100), TurboFan(5, 200), true},
+      {Liftoff(6, 100), Liftoff(6, 200), true},
+      {Debug(Liftoff(7, 100)), Debug(Liftoff(7, 200)), true},
+  };
+  uint64_t freed = 0;
+  for (const Case& c : cases) {
+    const uint32_t i = c.first.declared_index;
+    SCOPED_TRACE("function " + std::to_string(i));
+    WasmCode* first = AddAndPublish(*native_module, maker, {c.first})[0];
+    auto added = Add(*native_module, maker, {c.second});
+    ASSERT_TRUE(added.ok());
+    WasmCode* second = native_module->PublishCode(std::move((*added)[0]));
+    WasmCode* installed = native_module->GetCode(i);
+    if (c.second_installed) {
+      ASSERT_NE(second, nullptr);
+      EXPECT_EQ(installed, second);
+      EXPECT_EQ(second->tier(), c.second.tier);
+      EXPECT_EQ(second->for_debugging(),
+                c.second.for_debugging == ForDebugging::kForDebugging);
+      freed += c.first.size;
+    } else {
+      EXPECT_EQ(second, nullptr);
+      EXPECT_EQ(installed, first);
+      freed += c.second.size;
+    }
+    ExpectSlotsLeadTo(*native_module, i, installed->instruction_start());
+    EXPECT_EQ(native_module->freed_code_size(), freed) << "the loser is freed";
+  }
+  EXPECT_EQ(native_module->num_owned_code(), 8u);
+}
+
+// Invariant: each RemoveCompiledCode filter removes exactly the matching
+// functions (debug, non-debug, Liftoff, TurboFan), returns their number,
+// resets their slots to the lazy-compile slots and leaves every other
+// function's code and slot as it was.
+TEST(CodeManagerPublishTest, RemoveFiltersRemoveExactlyTheMatchingCode) {
+  struct Case {
+    RemoveFilter filter;
+    const char* name;
+    std::vector<uint32_t> removed;
+  };
+  // Functions: 0 TurboFan, 1 Liftoff, 2 Liftoff for debugging, 3 TurboFan
+  // for debugging, 4 no code.
+  const Case cases[] = {
+      {RemoveFilter::kRemoveDebugCode, "debug", {2, 3}},
+      {RemoveFilter::kRemoveNonDebugCode, "non-debug", {0, 1}},
+      {RemoveFilter::kRemoveLiftoffCode, "Liftoff", {1, 2}},
+      {RemoveFilter::kRemoveTurbofanCode, "TurboFan", {0, 3}},
+  };
+  for (Arch arch : {Arch::kX64, Arch::kArm64}) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(absl::StrFormat("%s, %s", ArchName(arch), c.name));
+      CodeManager manager;
+      auto native_module = NewHandModule(manager, arch, 5, 64 * kKiB);
+      ASSERT_NE(native_module, nullptr);
+      CodeMaker maker(*native_module);
+      const std::vector<WasmCode*> codes = AddAndPublish(
+          *native_module, maker,
+          {TurboFan(0, 100), Liftoff(1, 110), Debug(Liftoff(2, 120)),
+           Debug(TurboFan(3, 130))});
+      ASSERT_EQ(codes.size(), 4u);
+      std::vector<uint32_t> sizes;
+      for (const WasmCode* code : codes) sizes.push_back(code->instructions_size());
+      EXPECT_EQ(native_module->RemoveCompiledCode(c.filter), c.removed.size());
+      uint64_t freed = 0;
+      for (uint32_t i = 0; i < 5; ++i) {
+        const bool removed = std::find(c.removed.begin(), c.removed.end(), i) !=
+                             c.removed.end();
+        if (i == 4 || removed) {
+          EXPECT_FALSE(native_module->HasCode(i)) << "function " << i;
+          ExpectSlotsLeadTo(*native_module, i,
+                            native_module->lazy_slot_address(i));
+          if (removed) freed += sizes[i];
+        } else {
+          EXPECT_EQ(native_module->GetCode(i), codes[i]) << "function " << i;
+          ExpectSlotsLeadTo(*native_module, i, codes[i]->instruction_start());
+        }
+      }
+      EXPECT_EQ(native_module->freed_code_size(), freed);
+      EXPECT_EQ(native_module->num_owned_code(), 4u - c.removed.size());
+      // Nothing left to match.
+      EXPECT_EQ(native_module->RemoveCompiledCode(c.filter), 0u);
+    }
+  }
+}
+
+// Invariant: the serializer writes TurboFan code only, as V8 does (Liftoff
+// functions become lazy records): a module with TurboFan and Liftoff code
+// serializes to a cache that loads again, with the Liftoff functions lazy;
+// a module with Liftoff code only has nothing to serialize
+// (kFailedPrecondition).
+TEST(CodeManagerPublishTest, SerializerWritesTurboFanCodeOnly) {
+  CodeManager manager;
+  auto native_module = NewHandModule(manager, Arch::kX64, 3, 64 * kKiB);
+  ASSERT_NE(native_module, nullptr);
+  CodeMaker maker(*native_module);
+  const Environment& env = native_module->env();
+  native_module->global_header.magic = *env.expected_header[0];
+  native_module->global_header.version_hash = *env.expected_header[1];
+  AddAndPublish(*native_module, maker, {Liftoff(0, 100)});
+  EXPECT_EQ(reference::Serializer(*native_module).Serialize().status().code(),
+            StatusCode::kFailedPrecondition);
+  AddAndPublish(*native_module, maker, {TurboFan(1, 100)});
+  auto bytes = reference::Serializer(*native_module).Serialize();
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  auto again =
+      reference::Deserialize(manager, *bytes, native_module->module(), env);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE((*again)->HasCode(0));
+  EXPECT_TRUE((*again)->HasCode(1));
+}
+
+// ============================================================================
+// Metrics and estimates
+// ============================================================================
+
+// Invariant: metadata estimates grow with the module's shape; the
+// manager's metrics agree with its modules (committed, reserved, spaces,
+// live code = sum of live code sizes, freed code); the memory estimate is
+// the manager plus every module's estimate and grows with code.
+TEST(CodeManagerMetricsTest, EstimatesAndMetricsAreConsistent) {
+  uint64_t previous = 0;
+  for (uint32_t n : {0u, 1u, 10u, 1000u, 100'000u}) {
+    const uint64_t size = CodeManager::EstimateNativeModuleMetaDataSize(HandModule(n));
+    EXPECT_GT(size, previous) << n << " functions";
+    previous = size;
+  }
+  ModuleInfo more_types = HandModule(10);
+  more_types.is_signature.assign(50, true);
+  more_types.structural_class.assign(50, 0);
+  EXPECT_GT(CodeManager::EstimateNativeModuleMetaDataSize(more_types),
+            CodeManager::EstimateNativeModuleMetaDataSize(HandModule(10)));
+
+  CodeManager manager;
+  auto a = NewHandModule(manager, Arch::kX64, 50, 0);
+  auto b = NewHandModule(manager, Arch::kArm64, 50, 0);
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  const uint64_t empty_estimate = manager.EstimateCurrentMemoryConsumption();
+  CodeMaker maker_a(*a);
+  CodeMaker maker_b(*b);
+  std::mt19937 rng(7);
+  uint64_t estimate = empty_estimate;
+  for (int round = 0; round < 10; ++round) {
+    std::vector<CodeSpec> specs;
+    for (uint32_t f = 0; f < 5; ++f) {
+      specs.push_back(TurboFan(round * 5 + f,
+                               std::uniform_int_distribution<uint32_t>(
+                                   kMinCodeSize, 20000)(rng)));
+    }
+    AddAndPublish(*a, maker_a, specs);
+    AddAndPublish(*b, maker_b, specs);
+    const uint64_t now = manager.EstimateCurrentMemoryConsumption();
+    EXPECT_GT(now, estimate) << "round " << round;
+    estimate = now;
+  }
+  // Replace half of a's code: the replaced objects are freed.
+  std::vector<CodeSpec> replacements;
+  for (uint32_t f = 0; f < 50; f += 2) replacements.push_back(TurboFan(f, 16));
+  AddAndPublish(*a, maker_a, replacements);
+
+  const CodeManagerMetrics m = manager.Metrics();
+  uint64_t live = 0;
+  for (const NativeModule* native_module : {a.get(), b.get()}) {
+    for (uint32_t f = 0; f < 50; ++f) {
+      if (const WasmCode* code = native_module->GetCode(f)) {
+        live += code->instructions_size();
+      }
+    }
+  }
+  EXPECT_EQ(m.generated_code_size, live);
+  EXPECT_EQ(m.generated_code_size,
+            a->generated_code_size() + b->generated_code_size());
+  EXPECT_EQ(m.freed_code_size, a->freed_code_size() + b->freed_code_size());
+  EXPECT_GT(m.freed_code_size, 0u);
+  EXPECT_EQ(m.committed_code_space, manager.committed_bytes());
+  EXPECT_EQ(m.committed_code_space,
+            a->committed_code_space() + b->committed_code_space());
+  EXPECT_EQ(m.reserved_code_space,
+            a->reserved_code_space() + b->reserved_code_space());
+  EXPECT_EQ(m.num_code_spaces, a->code_spaces().size() + b->code_spaces().size());
+  EXPECT_EQ(m.num_code_spaces, manager.num_code_spaces());
+  EXPECT_EQ(m.num_native_modules, 2u);
+  EXPECT_EQ(m.max_committed_code_space, CodeManagerOptions{}.max_committed_code_space);
+  EXPECT_EQ(manager.EstimateCurrentMemoryConsumption(),
+            sizeof(CodeManager) + a->EstimateCurrentMemoryConsumption() +
+                b->EstimateCurrentMemoryConsumption());
+  EXPECT_GE(a->EstimateCurrentMemoryConsumption(),
+            CodeManager::EstimateNativeModuleMetaDataSize(a->module()) +
+                a->committed_code_space());
+}
+
+// ============================================================================
+// Memory protection keys
+// ============================================================================
+
+// pkey_alloc straight from the kernel, independent of the library's probe.
+bool KernelOffersProtectionKeys(std::string* why) {
+  const long key = syscall(SYS_pkey_alloc, 0, 0);
+  if (key < 0) {
+    *why = std::string("pkey_alloc: ") + std::strerror(errno);
+    return false;
+  }
+  syscall(SYS_pkey_free, key);
+  return true;
+}
+
+// Permissions ("rwxp" style) of the mapping containing `address`, from
+// /proc/self/maps.
+std::string MappingPermissions(uint64_t address) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    std::istringstream in(line);
+    std::string range;
+    std::string perms;
+    in >> range >> perms;
+    const size_t dash = range.find('-');
+    const uint64_t start = std::stoull(range.substr(0, dash), nullptr, 16);
+    const uint64_t end = std::stoull(range.substr(dash + 1), nullptr, 16);
+    if (address >= start && address < end) return perms;
+  }
+  return "";
+}
+
+// Invariant: HasMemoryProtectionKeySupport() says whether the kernel
+// hands out a protection key; a manager told not to use keys does not;
+// no thread may write code outside a write scope.
+TEST(CodeManagerProtectionTest, KeySupportMatchesTheKernelAndKeysCanBeTurnedOff) {
+  std::string why;
+  const bool kernel = KernelOffersProtectionKeys(&why);
+  CodeManagerOptions options;
+  options.use_memory_protection_keys = false;
+  CodeManager without_keys(options);
+  CodeManager with_keys;
+  EXPECT_EQ(without_keys.HasMemoryProtectionKeySupport(), kernel) << why;
+  EXPECT_EQ(reference::CodeProtection::HasMemoryProtectionKeySupport(), kernel);
+  EXPECT_FALSE(without_keys.MemoryProtectionKeysEnabled());
+  EXPECT_EQ(with_keys.MemoryProtectionKeysEnabled(), kernel)
+      << "keys are used exactly where the system offers them";
+  EXPECT_FALSE(without_keys.MemoryProtectionKeyWritable());
+  EXPECT_FALSE(with_keys.MemoryProtectionKeyWritable());
+  // Loading a module leaves no write window open.
+  auto native_module = NewHandModule(without_keys, Arch::kX64, 4, 0);
+  ASSERT_NE(native_module, nullptr);
+  CodeMaker maker(*native_module);
+  AddAndPublish(*native_module, maker, {TurboFan(0, 100)});
+  EXPECT_FALSE(without_keys.MemoryProtectionKeyWritable());
+  const uint64_t code = native_module->GetCode(0)->instruction_start();
+  EXPECT_EQ(MappingPermissions(code).substr(0, 3), "r-x");
+}
+
+// Invariant (mprotect mode): write scopes nest; a page stays writable
+// until the outermost scope covering it closes, and is executable, not
+// writable, afterwards.
+TEST(CodeManagerProtectionTest, NestedWriteScopesKeepThePageWritableUntilTheOuterCloses) {
+  CodeManagerOptions options;
+  options.use_memory_protection_keys = false;
+  CodeManager manager(options);
+  auto native_module = NewHandModule(manager, Arch::kX64, 4, 0);
+  ASSERT_NE(native_module, nullptr);
+  CodeMaker maker(*native_module);
+  WasmCode* code = AddAndPublish(*native_module, maker, {TurboFan(0, 100)})[0];
+  uint8_t* bytes = code->mutable_instructions();
+  const uint64_t at = code->instruction_start();
+  {
+    CodeWriteScope outer(manager.protection(), bytes, 100);
+    EXPECT_EQ(MappingPermissions(at).substr(0, 3), "rw-");
+    {
+      CodeWriteScope inner(manager.protection(), bytes + 50, 10);
+      EXPECT_TRUE(manager.MemoryProtectionKeyWritable());
+    }
+    EXPECT_TRUE(manager.MemoryProtectionKeyWritable());
+    EXPECT_EQ(MappingPermissions(at).substr(0, 3), "rw-")
+        << "closing the inner scope ended the outer scope's write window";
+  }
+  EXPECT_FALSE(manager.MemoryProtectionKeyWritable());
+  EXPECT_EQ(MappingPermissions(at).substr(0, 3), "r-x");
+}
+
+// Invariant (key mode): with a protection key, code pages are mapped once;
+// a write scope opens writes for its own thread only, and no thread may
+// write outside a scope. Runs only where the system offers keys.
+TEST(CodeManagerProtectionTest, KeyModeWriteWindowIsPerThread) {
+  std::string why;
+  if (!reference::CodeProtection::HasMemoryProtectionKeySupport()) {
+    KernelOffersProtectionKeys(&why);
+    GTEST_SKIP() << "no memory protection keys on this machine (" << why
+                 << "); the key mode can only be tested where they exist";
+  }
+  CodeManager manager;
+  ASSERT_TRUE(manager.MemoryProtectionKeysEnabled());
+  auto native_module = NewHandModule(manager, Arch::kX64, 4, 0);
+  ASSERT_NE(native_module, nullptr);
+  CodeMaker maker(*native_module);
+  WasmCode* code = AddAndPublish(*native_module, maker, {TurboFan(0, 100)})[0];
+  EXPECT_FALSE(manager.MemoryProtectionKeyWritable());
+  {
+    CodeWriteScope write(manager.protection(), code->mutable_instructions(),
+                         100);
+    EXPECT_TRUE(manager.MemoryProtectionKeyWritable());
+    code->mutable_instructions()[0] = 0xcc;
+    bool other_thread_writable = true;
+    std::thread([&] {
+      other_thread_writable = manager.MemoryProtectionKeyWritable();
+    }).join();
+    EXPECT_FALSE(other_thread_writable);
+  }
+  EXPECT_FALSE(manager.MemoryProtectionKeyWritable());
+}
+
+}  // namespace
+}  // namespace wasmcache::testing
