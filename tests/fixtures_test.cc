@@ -12,6 +12,7 @@
 #include "reference/deserializer.h"
 #include "reference/jump_table.h"
 #include "reference/relocation.h"
+#include "reference/safepoint_table.h"
 #include "reference/serializer.h"
 #include "tests/test_util.h"
 
@@ -202,6 +203,55 @@ TEST(CodeManagerTest, ModulesUnregisterTheirCodeSpaces) {
   EXPECT_EQ(manager.num_code_spaces(), 0u);
   EXPECT_EQ(manager.LookupNativeModule(start), nullptr);
   EXPECT_EQ(manager.LookupCode(start), nullptr);
+}
+
+}  // namespace
+}  // namespace wasmcache::testing
+
+namespace wasmcache::testing {
+namespace {
+
+// LookupCodeAndSafepoint: at every return address of a real cache the code
+// and its safepoint entry are found (through the lookup cache the second
+// time), and the entry's pc is that return address.
+TEST(SafepointLookup, EveryReturnAddressOfRealCachesFindsItsEntry) {
+  size_t checked = 0;
+  for (const Fixture& fixture : CommittedFixtures()) {
+    SCOPED_TRACE(fixture.name);
+    const LoadedFixture f = LoadFixture(fixture);
+    CodeManager manager;
+    auto m = reference::Deserialize(manager, f.cache, f.module, f.env);
+    ASSERT_TRUE(m.ok()) << m.status();
+    for (uint32_t i = 0; i < f.module.num_declared_functions; ++i) {
+      reference::WasmCodeRefScope scope;
+      const reference::WasmCode* code = (*m)->GetCode(i);
+      if (code == nullptr) continue;
+      auto table = reference::SafepointTable::Parse(
+          code->instructions(), code->header(), fixture.arch, 0);
+      ASSERT_TRUE(table.ok()) << table.status();
+      for (const auto& entry : table->entries()) {
+        const uint64_t pc = code->instruction_start() + entry.pc;
+        const auto before = manager.Metrics();
+        for (int round = 0; round < 2; ++round) {
+          auto [found, safepoint] = manager.LookupCodeAndSafepoint(pc);
+          EXPECT_EQ(found, code);
+          ASSERT_TRUE(safepoint.has_value());
+          EXPECT_EQ(safepoint->pc, entry.pc);
+        }
+        const auto after = manager.Metrics();
+        EXPECT_EQ(after.lookup_cache_hits, before.lookup_cache_hits + 1);
+        ++checked;
+      }
+      // Before the first call there is no safepoint.
+      auto [found, safepoint] =
+          manager.LookupCodeAndSafepoint(code->instruction_start());
+      EXPECT_EQ(found, code);
+      if (table->size() > 0 && table->entry(0).pc > 0) {
+        EXPECT_FALSE(safepoint.has_value());
+      }
+    }
+  }
+  EXPECT_GT(checked, 500u);
 }
 
 }  // namespace
