@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "reference/module_info.h"
+#include "reference/wire_reader.h"
 #include "spec/errors.h"
 
 namespace wasmcache::reference {
@@ -22,110 +23,8 @@ constexpr uint8_t kFunctionNamesSubsection = 1;
 constexpr uint8_t kExternalFunction = 0;
 constexpr uint8_t kExternalTag = 4;
 
-constexpr uint8_t kRefNull = 0x63;
-constexpr uint8_t kRef = 0x64;
 
 constexpr std::string_view kNameSectionName = "name";
-
-// Reads [offset, end) of the wire bytes. Offsets in errors are offsets in
-// the wire bytes. A read past `end` is kOutOfRange for the module's own
-// sections and kDataLoss inside the name section (see the header).
-class Reader {
- public:
-  Reader(absl::Span<const uint8_t> wire, size_t offset, size_t end,
-         absl::StatusCode past_end)
-      : wire_(wire), offset_(offset), end_(end), past_end_(past_end) {}
-
-  size_t offset() const { return offset_; }
-  size_t end() const { return end_; }
-  size_t remaining() const { return end_ - offset_; }
-  bool done() const { return offset_ == end_; }
-
-  absl::StatusOr<uint8_t> U8(std::string_view what) {
-    if (offset_ >= end_) return PastEnd(what, offset_);
-    return wire_[offset_++];
-  }
-
-  // LEB128 of at most `bits` bits; the unused bits of the last byte must be
-  // a zero (or, signed, a sign) extension.
-  absl::StatusOr<uint64_t> Leb(std::string_view what, int bits,
-                               bool is_signed) {
-    const size_t start = offset_;
-    uint64_t value = 0;
-    int shift = 0;
-    const int max_bytes = (bits + 6) / 7;
-    for (int i = 0; i < max_bytes; ++i) {
-      WASMCACHE_ASSIGN_OR_RETURN(const uint8_t byte, U8(what));
-      value |= uint64_t{byte & 0x7fu} << shift;
-      shift += 7;
-      if (byte & 0x80) continue;
-      const int used = bits - (shift - 7);
-      if (used < 7) {
-        const uint8_t extra = static_cast<uint8_t>(byte & 0x7f) >> used;
-        const uint8_t ones = static_cast<uint8_t>(0x7f >> used);
-        const bool sign = is_signed && ((byte >> (used - 1)) & 1);
-        if (extra != (sign ? ones : 0)) {
-          return Malformed(absl::StrFormat("%s: LEB128 out of range", what),
-                           start);
-        }
-      }
-      if (is_signed && shift < 64 && (byte & 0x40))
-        value |= ~uint64_t{0} << shift;
-      return value;
-    }
-    return Malformed(absl::StrFormat("%s: LEB128 too long", what), start);
-  }
-
-  absl::StatusOr<uint32_t> U32(std::string_view what) {
-    WASMCACHE_ASSIGN_OR_RETURN(const uint64_t value, Leb(what, 32, false));
-    return static_cast<uint32_t>(value);
-  }
-
-  // A length-prefixed byte string; an error names the length field.
-  absl::StatusOr<std::string_view> Name(std::string_view what) {
-    const size_t at = offset_;
-    WASMCACHE_ASSIGN_OR_RETURN(const uint32_t length, U32(what));
-    if (length > remaining()) {
-      return PastEnd(absl::StrFormat("%s of %d bytes", what, length), at);
-    }
-    const char* start = reinterpret_cast<const char*>(wire_.data() + offset_);
-    offset_ += length;
-    return std::string_view(start, length);
-  }
-
-  absl::Status Skip(size_t count, std::string_view what) {
-    if (count > remaining()) return PastEnd(what, offset_);
-    offset_ += count;
-    return absl::OkStatus();
-  }
-
-  // A reader of the next `length` bytes, which must lie inside this one.
-  absl::StatusOr<Reader> Sub(uint32_t length, absl::StatusCode past_end,
-                             std::string_view what, size_t length_at) {
-    if (length > remaining()) {
-      return PastEnd(absl::StrFormat("%s of %d bytes", what, length),
-                     length_at);
-    }
-    return Reader(wire_, offset_, offset_ + length, past_end);
-  }
-
-  absl::Status PastEnd(std::string_view what, size_t at) const {
-    const std::string message = absl::StrFormat("%s truncated", what);
-    if (past_end_ == absl::StatusCode::kOutOfRange) {
-      return TruncatedError(section::kWasm, message, at);
-    }
-    return MalformedError(section::kWasm, message, at);
-  }
-  absl::Status Malformed(std::string_view what, size_t at) const {
-    return MalformedError(section::kWasm, what, at);
-  }
-
- private:
-  absl::Span<const uint8_t> wire_;
-  size_t offset_;
-  size_t end_;
-  absl::StatusCode past_end_;
-};
 
 // Where a section's payload lies in the wire bytes: [begin, end).
 struct SectionRange {
@@ -144,7 +43,7 @@ struct ModuleLayout {
 // Walks the section headers; reads nothing inside a section but the name of
 // a custom section.
 absl::StatusOr<ModuleLayout> FindSections(absl::Span<const uint8_t> wire) {
-  Reader r(wire, 0, wire.size(), absl::StatusCode::kOutOfRange);
+  WireReader r(wire, 0, wire.size(), absl::StatusCode::kOutOfRange);
   static constexpr uint8_t kPreamble[8] = {0x00, 0x61, 0x73, 0x6d,
                                            0x01, 0x00, 0x00, 0x00};
   for (size_t i = 0; i < 8; ++i) {
@@ -161,7 +60,7 @@ absl::StatusOr<ModuleLayout> FindSections(absl::Span<const uint8_t> wire) {
     const size_t length_at = r.offset();
     WASMCACHE_ASSIGN_OR_RETURN(const uint32_t length, r.U32("section length"));
     WASMCACHE_ASSIGN_OR_RETURN(
-        Reader body, r.Sub(length, absl::StatusCode::kOutOfRange,
+        WireReader body, r.Sub(length, absl::StatusCode::kOutOfRange,
                            absl::StrFormat("section %d", id), length_at));
     SectionRange* range = nullptr;
     if (id == kImportSection) range = &layout.imports;
@@ -263,7 +162,7 @@ void AppendSanitized(std::string& out, std::string_view s) {
   }
 }
 
-absl::StatusOr<std::string_view> Utf8Name(Reader& r, std::string_view what) {
+absl::StatusOr<std::string_view> Utf8Name(WireReader& r, std::string_view what) {
   const size_t at = r.offset();
   WASMCACHE_ASSIGN_OR_RETURN(const std::string_view name, r.Name(what));
   if (!IsValidUtf8(name)) {
@@ -272,38 +171,11 @@ absl::StatusOr<std::string_view> Utf8Name(Reader& r, std::string_view what) {
   return name;
 }
 
-absl::Status CheckConsumed(const Reader& r, std::string_view what) {
+absl::Status CheckConsumed(const WireReader& r, std::string_view what) {
   if (r.done()) return absl::OkStatus();
   return r.Malformed(
       absl::StrFormat("%s has %d bytes left over", what, r.remaining()),
       r.offset());
-}
-
-// Skips a value type; reference types carry a heap type (s33).
-absl::Status SkipValueType(Reader& r) {
-  const size_t at = r.offset();
-  WASMCACHE_ASSIGN_OR_RETURN(const uint8_t code, r.U8("value type"));
-  if (code >= 0x7b && code <= 0x7f) return absl::OkStatus();  // numeric, v128
-  if (code >= 0x65 && code <= 0x74) return absl::OkStatus();  // abstract ref
-  if (code == kRef || code == kRefNull) {
-    return r.Leb("heap type", 33, true).status();
-  }
-  return r.Malformed(absl::StrFormat("unknown value type 0x%x", code), at);
-}
-
-absl::Status SkipLimits(Reader& r) {
-  const size_t at = r.offset();
-  WASMCACHE_ASSIGN_OR_RETURN(const uint8_t flags, r.U8("limits flags"));
-  if (flags & ~0x0fu) {
-    return r.Malformed(absl::StrFormat("unknown limits flags 0x%x", flags), at);
-  }
-  const int bits = (flags & 0x04) ? 64 : 32;
-  WASMCACHE_RETURN_IF_ERROR(r.Leb("minimum", bits, false).status());
-  if (flags & 0x01) {
-    WASMCACHE_RETURN_IF_ERROR(r.Leb("maximum", bits, false).status());
-  }
-  if (flags & 0x08) WASMCACHE_RETURN_IF_ERROR(r.U32("page size").status());
-  return absl::OkStatus();
 }
 
 struct ImportedFunction {
@@ -323,7 +195,7 @@ struct FunctionSources {
   std::vector<ExportedFunction> exports;  // in section order
 };
 
-absl::Status ReadImports(Reader r, FunctionSources& out) {
+absl::Status ReadImports(WireReader r, FunctionSources& out) {
   const size_t count_at = r.offset();
   WASMCACHE_ASSIGN_OR_RETURN(const uint32_t count, r.U32("import count"));
   if (count > kMaxImports) {
@@ -343,10 +215,10 @@ absl::Status ReadImports(Reader r, FunctionSources& out) {
         break;
       case 1:  // table
         WASMCACHE_RETURN_IF_ERROR(SkipValueType(r));
-        WASMCACHE_RETURN_IF_ERROR(SkipLimits(r));
+        WASMCACHE_RETURN_IF_ERROR(ReadLimits(r));
         break;
       case 2:  // memory
-        WASMCACHE_RETURN_IF_ERROR(SkipLimits(r));
+        WASMCACHE_RETURN_IF_ERROR(ReadLimits(r));
         break;
       case 3: {  // global
         WASMCACHE_RETURN_IF_ERROR(SkipValueType(r));
@@ -376,7 +248,7 @@ absl::Status ReadImports(Reader r, FunctionSources& out) {
 }
 
 // Only the count: the type indices do not name anything.
-absl::Status ReadFunctionCount(Reader r, FunctionSources& out) {
+absl::Status ReadFunctionCount(WireReader r, FunctionSources& out) {
   const size_t count_at = r.offset();
   WASMCACHE_ASSIGN_OR_RETURN(const uint32_t count, r.U32("function count"));
   if (count > kMaxFunctions || count + out.imports.size() > kMaxFunctions) {
@@ -387,7 +259,7 @@ absl::Status ReadFunctionCount(Reader r, FunctionSources& out) {
   return absl::OkStatus();
 }
 
-absl::Status ReadExports(Reader r, FunctionSources& out) {
+absl::Status ReadExports(WireReader r, FunctionSources& out) {
   const size_t count_at = r.offset();
   WASMCACHE_ASSIGN_OR_RETURN(const uint32_t count, r.U32("export count"));
   if (count > kMaxExports) {
@@ -421,7 +293,7 @@ absl::StatusOr<FunctionSources> ReadFunctionSources(
     absl::Span<const uint8_t> wire, const ModuleLayout& layout) {
   FunctionSources sources;
   auto section = [&](const SectionRange& range) {
-    return Reader(wire, range.begin, range.end, absl::StatusCode::kOutOfRange);
+    return WireReader(wire, range.begin, range.end, absl::StatusCode::kOutOfRange);
   };
   if (layout.imports.present) {
     WASMCACHE_RETURN_IF_ERROR(ReadImports(section(layout.imports), sources));
@@ -443,7 +315,7 @@ struct NameSectionNames {
   std::vector<std::pair<uint32_t, std::string_view>> function_names;
 };
 
-absl::Status ReadFunctionNames(Reader r, uint32_t num_functions,
+absl::Status ReadFunctionNames(WireReader r, uint32_t num_functions,
                                NameSectionNames& out) {
   WASMCACHE_ASSIGN_OR_RETURN(const uint32_t count,
                              r.U32("name section: function name count"));
@@ -461,7 +333,7 @@ absl::Status ReadFunctionNames(Reader r, uint32_t num_functions,
   return CheckConsumed(r, "name section: function names subsection");
 }
 
-absl::StatusOr<NameSectionNames> ReadNameSection(Reader r,
+absl::StatusOr<NameSectionNames> ReadNameSection(WireReader r,
                                                  uint32_t num_functions) {
   NameSectionNames names;
   bool seen_function_names = false;
@@ -480,7 +352,7 @@ absl::StatusOr<NameSectionNames> ReadNameSection(Reader r,
     WASMCACHE_ASSIGN_OR_RETURN(const uint32_t size,
                                r.U32("name section: subsection size"));
     WASMCACHE_ASSIGN_OR_RETURN(
-        Reader sub,
+        WireReader sub,
         r.Sub(size, absl::StatusCode::kDataLoss,
               absl::StrFormat("name section: subsection %d", id), size_at));
     if (id == kModuleNameSubsection) {
@@ -521,7 +393,7 @@ void NamesProvider::Decode() const {
   // 1. The name section, all or nothing.
   if (layout->names.present) {
     absl::StatusOr<NameSectionNames> names =
-        ReadNameSection(Reader(wire_bytes_, layout->names.begin,
+        ReadNameSection(WireReader(wire_bytes_, layout->names.begin,
                                layout->names.end, absl::StatusCode::kDataLoss),
                         sources->num_functions);
     if (names.ok()) {
