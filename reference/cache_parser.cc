@@ -226,8 +226,15 @@ absl::Status CheckTag(const Context& ctx, const ParsedFunction& fn,
   }
 }
 
-// Two sites may share bytes only if they are the same constant-pool slot
-// holding the same tag for the same mode.
+// Forms that hold their value as plain bytes (as opposed to immediate
+// fields of instructions).
+bool IsDataForm(SiteForm form) {
+  return form == SiteForm::kImm32 || form == SiteForm::kAbsolute64 ||
+         form == SiteForm::kX64Imm64Tag32;
+}
+
+// Two sites may share bytes only if they are the same data field (a
+// constant-pool slot, an immediate) holding the same tag for the same mode.
 absl::Status CheckOverlaps(const ParsedFunction& fn) {
   std::vector<const PatchedSite*> order;
   for (const PatchedSite& s : fn.sites) order.push_back(&s);
@@ -238,9 +245,10 @@ absl::Status CheckOverlaps(const ParsedFunction& fn) {
             });
   // Instructions read to locate a pool slot must stay as written.
   for (const PatchedSite* reader : order) {
-    if (reader->site.field_offset == reader->site.pc) continue;
+    if (reader->site.instruction_size == 0) continue;
     for (const PatchedSite* writer : order) {
-      if (writer->site.field_offset < reader->site.pc + 4 &&
+      if (writer->site.field_offset <
+              reader->site.pc + reader->site.instruction_size &&
           reader->site.pc < writer->site.field_offset + writer->site.field_size) {
         return MalformedError(
             section::kReloc,
@@ -257,9 +265,8 @@ absl::Status CheckOverlaps(const ParsedFunction& fn) {
     const PatchedSite& b = *order[i];
     const bool same_field = a.site.field_offset == b.site.field_offset &&
                             a.site.field_size == b.site.field_size;
-    if (same_field && a.site.form == b.site.form && a.mode == b.mode &&
-        a.tag == b.tag && a.site.form != SiteForm::kArm64Branch &&
-        a.site.form != SiteForm::kX64Rel32) {
+    if (same_field && IsDataForm(a.site.form) && a.site.form == b.site.form &&
+        a.mode == b.mode && a.tag == b.tag) {
       continue;
     }
     if (b.site.field_offset < a.site.field_offset + a.site.field_size) {

@@ -21,7 +21,8 @@
 //          WASM_CODE_POINTER_TABLE_ENTRY    ldr w literal, 4-byte slot
 //          INTERNAL_REFERENCE               8-byte absolute at pc
 //
-// Other targets are not supported yet: LocateSite returns kUnimplemented.
+// Each target's forms are implemented by its codec (reference/arch_codec.h);
+// a target without one returns kUnimplemented.
 
 #ifndef WASMCACHE_REFERENCE_RELOCATION_H_
 #define WASMCACHE_REFERENCE_RELOCATION_H_
@@ -35,20 +36,51 @@
 
 namespace wasmcache::reference {
 
+// How a site holds its value. Data forms hold it as bytes; instruction
+// forms spread it over immediate fields of one or more instructions (the
+// site's field then covers those instructions). Each target's codec says
+// which forms it uses (reference/arch/).
 enum class SiteForm : uint8_t {
-  kX64Rel32,        // pc-relative 32-bit displacement
-  kX64Imm64Tag32,   // 8-byte absolute; tag is the low 32 bits
-  kImm32,           // 4-byte value (x64 imm32, arm64 ldr w slot)
-  kAbsolute64,      // 8-byte absolute (internal references, ldr x slots)
+  // Data and simple immediates.
+  kX64Rel32,        // pc-relative 32-bit displacement (x64, ia32 call/jmp)
+  kX64Imm64Tag32,   // 8-byte absolute; tag is the low 32 bits (x64)
+  kImm32,           // 4-byte value: imm32, 32-bit absolute, 4-byte slot
+  kAbsolute64,      // 8-byte absolute: internal references, 8-byte slots
+  // arm64.
   kArm64Branch,     // b/bl imm26
+  // riscv.
+  kRiscvAuipcJalr,  // auipc + jalr, pc-relative, tag = byte offset
+  kRiscvLiPtr,      // li_ptr absolute sequence (rv64)
+  kRiscvLuiAddi,    // lui + addi 32-bit constant
+  // mips64.
+  kMips64LiAddress,  // lui/ori/dsll/ori 48-bit absolute
+  kMipsLuiOri,       // lui + ori 32-bit constant
+  kMipsJump26,       // j/jal imm26 inside a 256 MB segment
+  // ppc64.
+  kPpc64Mov,        // lis/ori/sldi/oris/ori 64-bit absolute
+  kPpc64LisOri,     // lis + ori 32-bit constant
+  // s390x.
+  kS390xIihfIilf,   // iihf + iilf 64-bit absolute
+  kS390xIilf,       // iilf 32-bit constant
+  kS390xRelative32,  // brasl/brcl, halfword-scaled imm32
+  // loong64.
+  kLoong64Li,       // lu12i.w/ori/lu32i.d absolute
+  kLoong64Lu12iOri,  // lu12i.w + ori 32-bit constant
+  kLoong64Branch26,  // b/bl offs26
 };
 
 struct Site {
   SiteForm form = SiteForm::kImm32;
   uint32_t field_offset = 0;  // first byte of the value, from code start
-  uint32_t field_size = 0;    // bytes of the value (the whole instruction
-                              // word for kArm64Branch)
+  uint32_t field_size = 0;    // bytes holding the value (whole instruction
+                              // words for instruction forms)
   uint32_t pc = 0;            // the reloc entry's pc
+  // A constant-pool slot, found through the instruction at pc: two entries
+  // may name the same slot. The instruction read to find it lies at
+  // [pc, pc + instruction_size) and must not be patched by another site.
+  bool pool_slot = false;
+  uint32_t instruction_size = 0;
+  uint8_t variant = 0;        // target-specific detail of the form
 };
 
 // Finds the site of `entry` (a serializer-patched mode) in `code`.

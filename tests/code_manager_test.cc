@@ -1912,17 +1912,27 @@ TEST(CodeManagerProtectionTest, KeyModeWriteWindowIsPerThread) {
   CodeMaker maker(*native_module);
   WasmCode* code = AddAndPublish(*native_module, maker, {TurboFan(0, 100)})[0];
   EXPECT_FALSE(manager.MemoryProtectionKeyWritable());
+  // The other thread exists before the window opens: Linux copies PKRU to
+  // a new thread, so a thread started inside a write window inherits the
+  // window and would not show that it is per thread.
+  std::binary_semaphore window_open{0};
+  std::binary_semaphore checked{0};
+  bool other_thread_writable = true;
+  std::thread other([&] {
+    window_open.acquire();
+    other_thread_writable = manager.MemoryProtectionKeyWritable();
+    checked.release();
+  });
   {
     CodeWriteScope write(manager.protection(), code->mutable_instructions(),
                          100);
     EXPECT_TRUE(manager.MemoryProtectionKeyWritable());
     code->mutable_instructions()[0] = 0xcc;
-    bool other_thread_writable = true;
-    std::thread([&] {
-      other_thread_writable = manager.MemoryProtectionKeyWritable();
-    }).join();
+    window_open.release();
+    checked.acquire();
     EXPECT_FALSE(other_thread_writable);
   }
+  other.join();
   EXPECT_FALSE(manager.MemoryProtectionKeyWritable());
 }
 

@@ -183,6 +183,7 @@ flags="$(grep -m1 '^flags' /proc/cpuinfo)"
 pku=0; ospke=0
 case " $flags " in *" pku "*) pku=1;; esac
 case " $flags " in *" ospke "*) ospke=1;; esac
+echo
 echo "PKEYVM-CPU pku=$pku ospke=$ospke cpus=$(grep -c ^processor /proc/cpuinfo) kernel=$(uname -r) boot_s=$(uptime_s)"
 cd "$SOURCE_DIR"
 results=""
@@ -235,7 +236,8 @@ if (( qemu_rc == 124 || qemu_rc == 137 )); then
   exit 3
 fi
 ok=1
-cpu_line="$(grep -m1 '^PKEYVM-CPU ' "$SERIAL" || true)"
+# (The firmware's escape codes may precede the guest's first line.)
+cpu_line="$(grep -a -o -m1 'PKEYVM-CPU .*' "$SERIAL" || true)"
 echo "${cpu_line:-no PKEYVM-CPU line}"
 if [[ "$cpu_line" != *"pku=1 ospke=1"* ]]; then
   echo "FAIL: the guest CPU does not report pku and ospke"
@@ -243,10 +245,10 @@ if [[ "$cpu_line" != *"pku=1 ospke=1"* ]]; then
 fi
 for name in "${TESTS[@]}"; do
   section="$(sed -n "/^PKEYVM-BEGIN $name\$/,/^PKEYVM-END $name /p" "$SERIAL")"
-  end_line="$(grep -m1 "^PKEYVM-END $name " <<<"$section" || true)"
-  passed="$(grep -m1 '^\[  PASSED  \]' <<<"$section" || true)"
-  skipped="$(grep -m1 '^\[  SKIPPED \] [0-9]' <<<"$section" || true)"
-  failed="$(grep '^\[  FAILED  \] [A-Za-z]' <<<"$section" || true)"
+  end_line="$(grep -a -m1 "^PKEYVM-END $name " <<<"$section" || true)"
+  passed="$(grep -a -m1 '^\[  PASSED  \]' <<<"$section" || true)"
+  skipped="$(grep -a -m1 '^\[  SKIPPED \] [0-9]' <<<"$section" || true)"
+  failed="$(grep -a '^\[  FAILED  \] [A-Za-z]' <<<"$section" || true)"
   printf '%-22s %s | %s %s\n' "$name" "${end_line#PKEYVM-END $name }" \
     "${passed:-no PASSED line}" "$skipped"
   if [[ "$end_line" != *" rc=0 "* || -z "$passed" || -n "$failed" ]]; then
@@ -256,10 +258,10 @@ for name in "${TESTS[@]}"; do
   fi
 done
 for test in "${REQUIRED_TESTS[@]}"; do
-  if grep -q "^\[       OK \] $test " "$SERIAL"; then
+  if grep -a -q "^\[       OK \] $test " "$SERIAL"; then
     echo "key mode: $test ran and passed"
   else
-    if grep -q "^\[  SKIPPED \] $test " "$SERIAL"; then
+    if grep -a -q "^\[  SKIPPED \] $test " "$SERIAL"; then
       echo "FAIL: $test was SKIPPED (key path not active)"
     else
       echo "FAIL: $test did not run and pass"
@@ -267,7 +269,7 @@ for test in "${REQUIRED_TESTS[@]}"; do
     ok=0
   fi
 done
-result="$(grep -m1 '^PKEYVM-RESULT ' "$SERIAL" || true)"
+result="$(grep -a -m1 '^PKEYVM-RESULT ' "$SERIAL" || true)"
 echo "${result:-FAIL: no PKEYVM-RESULT line (guest crashed?)}"
 [[ "$result" == "PKEYVM-RESULT status=pass "* ]] || ok=0
 if (( ok )); then
