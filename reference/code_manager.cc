@@ -124,9 +124,12 @@ void CodeManager::HandleMemoryPressure() {
 absl::StatusOr<std::unique_ptr<CodeSpace>> CodeManager::ReserveCodeSpace(
     uint64_t size, Arch arch, bool with_retries) {
   for (int attempt = 0;; ++attempt) {
+    // 32-bit targets hold code addresses in 4 bytes.
+    const uint64_t address_limit =
+        TraitsOf(arch).word_size == 4 ? uint64_t{1} << 32 : 0;
     absl::StatusOr<std::unique_ptr<CodeSpace>> space = options_.reserve(
         size, TraitsOf(arch).code_alignment, &protection_,
-        [this](int64_t delta) { return Account(delta); });
+        [this](int64_t delta) { return Account(delta); }, address_limit);
     if (space.ok()) return space;
     failed_reservations_.fetch_add(1);
     if (!with_retries || attempt >= options_.reservation_retries) {

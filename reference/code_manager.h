@@ -51,7 +51,7 @@ struct CodeManagerOptions {
   // Reserves a code space; replaceable to test failures and retries.
   std::function<absl::StatusOr<std::unique_ptr<CodeSpace>>(
       uint64_t size, uint32_t alignment, const CodeProtection* protection,
-      CodeSpace::AccountingHook accounting)>
+      CodeSpace::AccountingHook accounting, uint64_t address_limit)>
       reserve = CodeSpace::Reserve;
 };
 

@@ -20,11 +20,28 @@ uint64_t RoundUp(uint64_t value, uint64_t alignment) {
 
 absl::StatusOr<std::unique_ptr<CodeSpace>> CodeSpace::Reserve(
     uint64_t size, uint32_t alignment, const CodeProtection* protection,
-    AccountingHook accounting) {
+    AccountingHook accounting, uint64_t address_limit) {
   const auto page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   const uint64_t rounded = RoundUp(size == 0 ? 1 : size, page_size);
-  void* base = mmap(nullptr, rounded, PROT_NONE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  constexpr int kFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+  void* base = MAP_FAILED;
+  if (address_limit == 0) {
+    base = mmap(nullptr, rounded, PROT_NONE, kFlags, -1, 0);
+  } else {
+    // Probe fixed addresses from 256 MB upwards, never replacing a mapping.
+    constexpr uint64_t kStep = uint64_t{1} << 28;
+    for (uint64_t hint = kStep; hint < address_limit &&
+                                rounded <= address_limit - hint;
+         hint += std::max(kStep, RoundUp(rounded, kStep))) {
+      void* at = mmap(reinterpret_cast<void*>(hint), rounded, PROT_NONE,
+                      kFlags | MAP_FIXED_NOREPLACE, -1, 0);
+      if (at == reinterpret_cast<void*>(hint)) {
+        base = at;
+        break;
+      }
+      if (at != MAP_FAILED) munmap(at, rounded);  // kernels ignoring the flag
+    }
+  }
   if (base == MAP_FAILED) {
     return LimitError(section::kCodeSpace,
                       absl::StrFormat("cannot reserve %d bytes", rounded), 0);

@@ -36,12 +36,13 @@ class CodeSpace {
   // returning false refuses the commit.
   using AccountingHook = std::function<bool(int64_t delta)>;
 
-  // Reserves `size` bytes (rounded up to pages). kResourceExhausted if the
-  // system refuses.
+  // Reserves `size` bytes (rounded up to pages), wholly below
+  // `address_limit` if it is not zero (32-bit targets hold addresses in 4
+  // bytes). kResourceExhausted if the system refuses.
   static absl::StatusOr<std::unique_ptr<CodeSpace>> Reserve(
       uint64_t size, uint32_t alignment,
       const CodeProtection* protection = nullptr,
-      AccountingHook accounting = nullptr);
+      AccountingHook accounting = nullptr, uint64_t address_limit = 0);
   ~CodeSpace();
 
   CodeSpace(const CodeSpace&) = delete;

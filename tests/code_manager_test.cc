@@ -1013,7 +1013,8 @@ struct FlakyReserve {
     options.reservation_retries = retries;
     options.reserve = [this](uint64_t size, uint32_t alignment,
                              const reference::CodeProtection* protection,
-                             CodeSpace::AccountingHook accounting)
+                             CodeSpace::AccountingHook accounting,
+                             uint64_t address_limit)
         -> absl::StatusOr<std::unique_ptr<CodeSpace>> {
       ++calls;
       if (failures > 0) {
@@ -1021,7 +1022,7 @@ struct FlakyReserve {
         return absl::ResourceExhaustedError("code space: refused by the test");
       }
       return CodeSpace::Reserve(size, alignment, protection,
-                                std::move(accounting));
+                                std::move(accounting), address_limit);
     };
     return options;
   }

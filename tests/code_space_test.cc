@@ -142,3 +142,37 @@ TEST(JumpTable, NearSlotsReachTheirTargetsAndReportOutOfReach) {
 
 }  // namespace
 }  // namespace wasmcache::reference
+
+namespace wasmcache::reference {
+namespace {
+
+// 32-bit targets keep code below 4 GiB: every byte of the reservation is
+// addressable in 4 bytes.
+TEST(CodeSpace, AddressLimitKeepsTheWholeSpaceBelowIt) {
+  const uint64_t limit = uint64_t{1} << 32;
+  std::vector<std::unique_ptr<CodeSpace>> spaces;
+  for (int i = 0; i < 3; ++i) {
+    auto space = CodeSpace::Reserve(64 << 20, 32, nullptr, nullptr, limit);
+    ASSERT_TRUE(space.ok()) << space.status();
+    EXPECT_LE((*space)->end_address(), limit);
+    auto block = (*space)->Allocate(100);
+    ASSERT_TRUE(block.ok());
+    EXPECT_LT(reinterpret_cast<uintptr_t>(*block), limit);
+    spaces.push_back(std::move(*space));
+  }
+  // Distinct reservations never overlap.
+  for (size_t i = 0; i < spaces.size(); ++i) {
+    for (size_t j = i + 1; j < spaces.size(); ++j) {
+      EXPECT_TRUE(spaces[i]->end_address() <= spaces[j]->start_address() ||
+                  spaces[j]->end_address() <= spaces[i]->start_address());
+    }
+  }
+  // A limit too small for the size is refused.
+  EXPECT_EQ(CodeSpace::Reserve(64 << 20, 32, nullptr, nullptr, 32 << 20)
+                .status()
+                .code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
+}  // namespace
+}  // namespace wasmcache::reference

@@ -126,7 +126,7 @@ elif [[ -n "$(find "${BINARIES[@]}" "$SOURCE_DIR/corpus" "${BASH_SOURCE[0]}" \
               "$BUSYBOX" -newer "$INITRAMFS" -print -quit)" ]]; then
   stale=1
 elif [[ -d "$SOURCE_DIR/build/fixtures-large" &&
-        -n "$(find "$SOURCE_DIR/build/fixtures-large" -newer "$INITRAMFS" -print -quit)" ]]; then
+        -n "$(find -L "$SOURCE_DIR/build/fixtures-large" -newer "$INITRAMFS" -print -quit)" ]]; then
   stale=1
 fi
 if (( stale )); then
@@ -157,10 +157,10 @@ if (( stale )); then
   LIBPATH="$(printf '%s\n' "${libdirs[@]}" | sort -u | paste -sd: -)"
   # The corpus (and the large fixtures, when built) where the tests look.
   mkdir -p "$root$SOURCE_DIR"
-  cp -r "$SOURCE_DIR/corpus" "$root$SOURCE_DIR/corpus"
+  cp -rL "$SOURCE_DIR/corpus" "$root$SOURCE_DIR/corpus"
   if [[ -d "$SOURCE_DIR/build/fixtures-large" ]]; then
     mkdir -p "$root$SOURCE_DIR/build"
-    cp -r "$SOURCE_DIR/build/fixtures-large" "$root$SOURCE_DIR/build/fixtures-large"
+    cp -rL "$SOURCE_DIR/build/fixtures-large" "$root$SOURCE_DIR/build/fixtures-large"
   fi
   {
     cat <<EOF
