@@ -74,11 +74,11 @@ absl::StatusOr<uint64_t> ReadNearJumpSlotTarget(Arch arch, const uint8_t* slot,
       "jump table: no near jump slot at 0x%x", slot_address));
 }
 
-absl::StatusOr<uint64_t> ReadFarJumpSlotTarget(Arch arch, const uint8_t* slot) {
+absl::StatusOr<uint64_t> ReadFarJumpSlotTarget(Arch arch, const uint8_t* slot,
+                                               uint64_t slot_address) {
   const ArchCodec& codec = CodecOf(arch);
   if (codec.jump_tables_implemented()) {
-    if (auto target = codec.read_far_slot(
-            slot, reinterpret_cast<uintptr_t>(slot))) {
+    if (auto target = codec.read_far_slot(slot, slot_address)) {
       return *target;
     }
   }

@@ -76,7 +76,13 @@ bool WriteLazyCompileSlot(Arch arch, uint8_t* slot, uint64_t slot_address,
 // inspection).
 absl::StatusOr<uint64_t> ReadNearJumpSlotTarget(Arch arch, const uint8_t* slot,
                                                 uint64_t slot_address);
-absl::StatusOr<uint64_t> ReadFarJumpSlotTarget(Arch arch, const uint8_t* slot);
+// A far slot read where it runs (`slot_address`; by default where it lies).
+absl::StatusOr<uint64_t> ReadFarJumpSlotTarget(Arch arch, const uint8_t* slot,
+                                               uint64_t slot_address);
+inline absl::StatusOr<uint64_t> ReadFarJumpSlotTarget(Arch arch,
+                                                      const uint8_t* slot) {
+  return ReadFarJumpSlotTarget(arch, slot, reinterpret_cast<uintptr_t>(slot));
+}
 
 }  // namespace wasmcache::reference
 
