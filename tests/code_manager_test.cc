@@ -975,9 +975,8 @@ TEST(CodeManagerReservationTest, JumpTablesThatDoNotFitTwiceAreResourceExhausted
 }
 
 // Invariant: a module's first reservation follows ReservationSize (with
-// the lazy table added to the estimate): capped at 1 GB on x64 and 128 MB
-// on arm64 however large the estimate; targets without jump tables are
-// kUnimplemented before anything is reserved.
+// the lazy table added to the estimate): capped at 1 GB on x64, 128 MB on
+// arm64 and 32 MB on ppc64 however large the estimate.
 TEST(CodeManagerReservationTest, FirstCodeSpaceOfAModuleIsSizedAndCapped) {
   CodeManager manager;
   auto x64 = NewHandModule(manager, Arch::kX64, 10, 3 * kGiB);
@@ -995,11 +994,13 @@ TEST(CodeManagerReservationTest, FirstCodeSpaceOfAModuleIsSizedAndCapped) {
   EXPECT_EQ(small->reserved_code_space(), 2 * PageSize());
   EXPECT_EQ(manager.Metrics().reserved_code_space,
             1024 * kMiB + 128 * kMiB + 2 * PageSize());
+  // ppc64 code spaces are capped at 32 MB.
   ModuleInfo module = HandModule(10);
   auto ppc = manager.NewNativeModule(
-      module, reference::DefaultEnvironment(Arch::kPpc64, module), 0);
-  EXPECT_EQ(ppc.status().code(), StatusCode::kUnimplemented) << ppc.status();
-  EXPECT_EQ(manager.Metrics().num_native_modules, 3u);
+      module, reference::DefaultEnvironment(Arch::kPpc64, module), 3 * kGiB);
+  ASSERT_TRUE(ppc.ok()) << ppc.status();
+  EXPECT_EQ((*ppc)->reserved_code_space(), 32 * kMiB);
+  EXPECT_EQ(manager.Metrics().num_native_modules, 4u);
 }
 
 // Replaces CodeManagerOptions::reserve with one that refuses the first

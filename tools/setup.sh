@@ -5,7 +5,7 @@
 # Usage: sudo tools/setup.sh      (apt-get runs only if a package is missing)
 #
 # Packages:
-#   build:     clang lld llvm cmake ninja-build libabsl-dev libgtest-dev
+#   build:     clang lld llvm llvm-16 cmake ninja-build libabsl-dev libgtest-dev
 #              libgmock-dev libz3-dev z3
 #   fixtures:  wabt (wat2wasm), nodejs npm (npm pack), qemu-user-static and
 #              the arm64 cross runtime (libc6-arm64-cross, and
@@ -15,7 +15,7 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PACKAGES=(
-  clang lld llvm cmake ninja-build
+  clang lld llvm llvm-16 cmake ninja-build
   libabsl-dev libgtest-dev libgmock-dev libz3-dev z3
   wabt qemu-user-static
   libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross
