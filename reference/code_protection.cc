@@ -26,6 +26,23 @@ void PageCover(uint8_t* start, uint64_t size, uint8_t** first,
 // per thread).
 thread_local std::map<const CodeProtection*, int> write_depth;
 
+// The process's one protection key, allocated once, never freed.
+// pkey_alloc's initial rights reach only the calling thread's PKRU; every
+// other thread keeps the bits it copied from its creator (or the kernel's
+// default, access disabled), and they outlive pkey_free. Allocated with
+// writes disabled during static initialization, on the main thread before
+// any other thread exists, so that every thread inherits read+execute, no
+// write, for it.
+int ProcessKey() {
+  static const int key = pkey_alloc(0, PKEY_DISABLE_WRITE);
+  return key;
+}
+[[maybe_unused]] const int early_process_key = ProcessKey();
+
+// Open write windows of this thread on the process key (shared by every
+// CodeProtection in key mode).
+thread_local int key_write_depth = 0;
+
 void Check(int result) {
   // A failing mprotect/pkey call on memory we own is a broken invariant;
   // continuing would leave code writable or unexecutable.
@@ -35,25 +52,15 @@ void Check(int result) {
 }  // namespace
 
 bool CodeProtection::HasMemoryProtectionKeySupport() {
-  static const bool supported = [] {
-    const int key = pkey_alloc(0, 0);
-    if (key < 0) return false;
-    pkey_free(key);
-    return true;
-  }();
-  return supported;
+  return ProcessKey() >= 0;
 }
 
 CodeProtection::CodeProtection(bool use_memory_protection_keys) {
-  if (use_memory_protection_keys && HasMemoryProtectionKeySupport()) {
-    // Writes are denied by default; a write scope lifts that per thread.
-    pkey_ = pkey_alloc(0, PKEY_DISABLE_WRITE);
-  }
+  // Writes are denied by default; a write scope lifts that per thread.
+  if (use_memory_protection_keys) pkey_ = ProcessKey();
 }
 
-CodeProtection::~CodeProtection() {
-  if (pkey_ >= 0) pkey_free(pkey_);
-}
+CodeProtection::~CodeProtection() = default;  // the key is the process's
 
 bool CodeProtection::MemoryProtectionKeyWritable() const {
   if (pkey_ >= 0) return (pkey_get(pkey_) & PKEY_DISABLE_WRITE) == 0;
@@ -76,7 +83,7 @@ void CodeProtection::CommitPages(uint8_t* start, uint64_t size) const {
 void CodeProtection::BeginWrite(uint8_t* start, uint64_t size) const {
   ++write_depth[this];
   if (pkey_ >= 0) {
-    Check(pkey_set(pkey_, 0));
+    if (key_write_depth++ == 0) Check(pkey_set(pkey_, 0));
     return;
   }
   uint8_t* first;
@@ -94,8 +101,9 @@ void CodeProtection::BeginWrite(uint8_t* start, uint64_t size) const {
 void CodeProtection::EndWrite(uint8_t* start, uint64_t size) const {
   const int depth = --write_depth[this];
   assert(depth >= 0);
+  (void)depth;
   if (pkey_ >= 0) {
-    if (depth == 0) Check(pkey_set(pkey_, PKEY_DISABLE_WRITE));
+    if (--key_write_depth == 0) Check(pkey_set(pkey_, PKEY_DISABLE_WRITE));
     return;
   }
   uint8_t* first;

@@ -20,6 +20,11 @@
 //                           write scope excludes (spec/FORMAT.md does not
 //                           depend on this; it is a property of loading).
 //
+// The key is the process's: allocated once, with writes disabled, before
+// main() runs, so every thread inherits "no write" for it; a thread started
+// inside a write window inherits that window's rights (the kernel copies
+// the register), so start threads outside write windows.
+//
 // The seed's queries: HasMemoryProtectionKeySupport() (the system offers a
 // key), MemoryProtectionKeysEnabled() (this manager uses one) and
 // MemoryProtectionKeyWritable() (the calling thread may write now).

@@ -103,7 +103,9 @@ class NativeModule {
     kRemoveTurbofanCode,
   };
 
-  // Holds off writes to code memory (mprotect mode) while code runs.
+  // Holds off writes to code memory (mprotect mode) while code runs. With
+  // protection keys it does nothing: code runs while slots are patched.
+  // Neither mode keeps removed code alive: hold a WasmCodeRefScope for that.
   class ExecutionScope {
    public:
     explicit ExecutionScope(const NativeModule& module);

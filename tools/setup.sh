@@ -17,7 +17,7 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PACKAGES=(
   clang lld llvm llvm-16 cmake ninja-build
   libabsl-dev libgtest-dev libgmock-dev libz3-dev z3
-  wabt qemu-user-static
+  wabt qemu-user-static qemu-system-x86
   libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross
   nodejs npm
 )

@@ -2,7 +2,8 @@
 # test.sh — installs what is missing, builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer (preset debug-asan-ubsan, warnings as errors),
 # builds the large real-world fixtures, runs the whole test suite, then runs
-# the concurrent suites again under ThreadSanitizer (preset tsan).
+# the concurrent suites again under ThreadSanitizer (preset tsan), and the
+# W^X suites with memory protection keys in a QEMU guest.
 #
 # Usage: tools/test.sh
 set -euo pipefail
@@ -25,3 +26,7 @@ ctest --preset debug-asan-ubsan -j"$(nproc)"
 cmake --preset tsan
 cmake --build build/tsan -j"$(nproc)"
 ctest --preset tsan -j"$(nproc)" -R 'Concurrency|CodeManager|RefScope|Executable'
+
+# The protection-key path of W^X, on an emulated CPU that has keys (QEMU
+# system emulation boots Debian's kernel; this machine's CPU has none).
+tools/run-pkey-vm.sh
