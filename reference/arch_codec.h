@@ -36,6 +36,11 @@ struct ArchCodec {
   absl::StatusOr<Site> (*locate_site)(absl::Span<const uint8_t> code,
                                       const RelocEntry& entry,
                                       uint64_t code_file_offset) = nullptr;
+  // Targets with embedded constant pools (ppc64) locate pool loads through
+  // the function's constant_pool_offset; null elsewhere.
+  absl::StatusOr<Site> (*locate_site_with_pool)(
+      absl::Span<const uint8_t> code, const RelocEntry& entry,
+      uint64_t code_file_offset, uint32_t constant_pool_offset) = nullptr;
   // Whether the form can hold `tag` on disk.
   bool (*tag_fits)(const Site& site, uint64_t tag) = nullptr;
   uint64_t (*read_tag)(const uint8_t* code, const Site& site) = nullptr;

@@ -309,7 +309,9 @@ absl::Status AnalyzeCode(const Context& ctx, ParsedFunction& fn) {
     PatchedSite patched;
     patched.mode = entry.mode;
     WASMCACHE_ASSIGN_OR_RETURN(
-        patched.site, LocateSite(ctx.env.arch, code, entry, fn.code_offset()));
+        patched.site,
+        LocateSite(ctx.env.arch, code, entry, fn.code_offset(),
+                   static_cast<uint32_t>(fn.header.constant_pool_offset)));
     patched.tag = ReadTag(ctx.env.arch, code.data(), patched.site);
     WASMCACHE_RETURN_IF_ERROR(CheckTag(ctx, fn, patched));
     fn.sites.push_back(patched);

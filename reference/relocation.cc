@@ -8,7 +8,8 @@ namespace wasmcache::reference {
 
 absl::StatusOr<Site> LocateSite(Arch arch, absl::Span<const uint8_t> code,
                                 const RelocEntry& entry,
-                                uint64_t code_file_offset) {
+                                uint64_t code_file_offset,
+                                uint32_t constant_pool_offset) {
   const ArchCodec& codec = CodecOf(arch);
   if (!codec.sites_implemented()) {
     return absl::UnimplementedError(FormatError(
@@ -16,6 +17,11 @@ absl::StatusOr<Site> LocateSite(Arch arch, absl::Span<const uint8_t> code,
         absl::StrFormat("relocation forms of %s are not implemented yet",
                         ArchName(arch)),
         code_file_offset + entry.pc));
+  }
+  if (codec.locate_site_with_pool != nullptr &&
+      constant_pool_offset != kNoConstantPool) {
+    return codec.locate_site_with_pool(code, entry, code_file_offset,
+                                       constant_pool_offset);
   }
   return codec.locate_site(code, entry, code_file_offset);
 }

@@ -85,9 +85,14 @@ struct Site {
 
 // Finds the site of `entry` (a serializer-patched mode) in `code`.
 // `code_file_offset` is the file offset of code[0], for errors (kDataLoss).
+// `constant_pool_offset` is the code header's field (targets whose code
+// loads constants from an embedded pool need it); kNoConstantPool where
+// unknown.
+inline constexpr uint32_t kNoConstantPool = 0xffffffff;
 absl::StatusOr<Site> LocateSite(Arch arch, absl::Span<const uint8_t> code,
                                 const RelocEntry& entry,
-                                uint64_t code_file_offset);
+                                uint64_t code_file_offset,
+                                uint32_t constant_pool_offset = kNoConstantPool);
 
 // The value stored at a site in the on-disk (tag) form.
 uint64_t ReadTag(Arch arch, const uint8_t* code, const Site& site);

@@ -96,8 +96,10 @@ absl::Status WriteInstructions(const NativeModule& m, const TagMaps& maps,
                         code.instructions_size(), 0));
   for (const RelocEntry& entry : relocs) {
     if (!IsSerializerPatched(entry.mode)) continue;
-    WASMCACHE_ASSIGN_OR_RETURN(const Site site,
-                               LocateSite(m.arch(), live, entry, 0));
+    WASMCACHE_ASSIGN_OR_RETURN(
+        const Site site,
+        LocateSite(m.arch(), live, entry, 0,
+                   static_cast<uint32_t>(code.header().constant_pool_offset)));
     const uint64_t target =
         ReadTarget(m.arch(), live.data(), code.instruction_start(), site);
     WASMCACHE_ASSIGN_OR_RETURN(

@@ -710,3 +710,41 @@ TEST(LlvmMcPpc64, FarAndLazySlotCode) {
 
 }  // namespace
 }  // namespace wasmcache::reference
+
+namespace wasmcache::reference {
+namespace {
+
+// Embedded constant pool: with the code header's constant_pool_offset, a
+// pool load (ld rT, d(r28)) locates its 8-byte slot, which then holds the
+// tag on disk and the address in code space.
+TEST(Ppc64ConstantPool, PoolLoadsLocateTheirSlotThroughThePoolOffset) {
+  constexpr Arch kPpc = Arch::kPpc64;
+  std::vector<uint8_t> code(128, 0);
+  const uint32_t ld_r3_16_r28 = 0xe87c0010;  // ld r3, 16(r28)
+  StoreUnaligned(code.data(), ld_r3_16_r28, 4, ByteOrder::kLittle);
+  StoreUnaligned(code.data() + 64 + 16, 131, 8, ByteOrder::kLittle);
+  const RelocEntry entry{RelocMode::kExternalReference, 0, 0};
+  // Without the offset the slot cannot be found.
+  EXPECT_EQ(LocateSite(kPpc, code, entry, 0).status().code(),
+            absl::StatusCode::kUnimplemented);
+  auto site = LocateSite(kPpc, code, entry, 0x1000, 64);
+  ASSERT_TRUE(site.ok()) << site.status();
+  EXPECT_EQ(site->form, SiteForm::kAbsolute64);
+  EXPECT_EQ(site->field_offset, 80u);
+  EXPECT_TRUE(site->pool_slot);
+  EXPECT_EQ(site->instruction_size, 4u);
+  EXPECT_EQ(ReadTag(kPpc, code.data(), *site), 131u);
+  const uint64_t address = 0x00005a0000000418;
+  ASSERT_TRUE(WriteTarget(kPpc, code.data(), 0x10000, *site, address));
+  EXPECT_EQ(ReadTarget(kPpc, code.data(), 0x10000, *site), address);
+  EXPECT_EQ(LoadUnaligned(code.data(), 4, ByteOrder::kLittle), ld_r3_16_r28)
+      << "the load itself is never patched";
+  ASSERT_TRUE(WriteTag(kPpc, code.data(), *site, 131));
+  EXPECT_EQ(LoadUnaligned(code.data() + 80, 8, ByteOrder::kLittle), 131u);
+  // A pool whose slot falls outside the code is malformed.
+  auto outside = LocateSite(kPpc, code, entry, 0x1000, 120);
+  EXPECT_EQ(outside.status().code(), absl::StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace wasmcache::reference

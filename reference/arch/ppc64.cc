@@ -10,11 +10,11 @@
 //   INTERNAL_REFERENCE_ENCODED       the same sequence holding the whole
 //                                    64-bit address (variant kInternal)
 //   INTERNAL_REFERENCE               8-byte absolute at pc
-// A pool load at pc (ld rT, d(r28), or addis + ld) is recognised but not
-// relocated: its slot lies at the code's constant_pool_offset plus the
-// load's displacement, and the codec interface does not carry that offset
-// yet, so such sites report kUnimplemented. CONST_POOL and VENEER_POOL never
-// occur on ppc64.
+// A pool load at pc (ld rT, d(r28), or addis + ld) holds the value in an
+// 8-byte slot at the code's constant_pool_offset plus the load's
+// displacement (a pool slot, as on arm64); located only where that offset
+// is known (LocateSite with the code header's constant_pool_offset), else
+// kUnimplemented. CONST_POOL and VENEER_POOL never occur on ppc64.
 //
 // Slots: near `b` (4 bytes, one store), far mflr/bl/mflr/mtlr/ld/mtctr/bctr/
 // nop + .quad target at slot+32 + 2 nops, lazy the same trampoline with
@@ -82,9 +82,10 @@ bool ModeUsed(RelocMode mode) {
   return mode != RelocMode::kConstPool && mode != RelocMode::kVeneerPool;
 }
 
-absl::StatusOr<Site> Locate(absl::Span<const uint8_t> code,
-                            const RelocEntry& entry,
-                            uint64_t code_file_offset) {
+absl::StatusOr<Site> LocateWithPool(absl::Span<const uint8_t> code,
+                                    const RelocEntry& entry,
+                                    uint64_t code_file_offset,
+                                    uint32_t constant_pool_offset) {
   uint8_t variant = kAddress;
   switch (entry.mode) {
     case RelocMode::kInternalReference:
@@ -123,13 +124,34 @@ absl::StatusOr<Site> Locate(absl::Span<const uint8_t> code,
                          (FieldInside(code, entry.pc, 8) &&
                           PoolLoad::IsOverflowedLoad(w0, LoadWord(at + 4)));
   if (pool_load && variant != kInternal) {
-    return absl::UnimplementedError(FormatError(
-        section::kReloc,
-        absl::StrFormat("%s at pc 0x%x: constant-pool load 0x%08x needs the "
-                        "code's constant_pool_offset, which site location "
-                        "does not receive yet",
-                        RelocModeName(entry.mode), entry.pc, w0),
-        code_file_offset + entry.pc));
+    if (constant_pool_offset == kNoConstantPool) {
+      return absl::UnimplementedError(FormatError(
+          section::kReloc,
+          absl::StrFormat("%s at pc 0x%x: constant-pool load 0x%08x needs "
+                          "the code's constant_pool_offset",
+                          RelocModeName(entry.mode), entry.pc, w0),
+          code_file_offset + entry.pc));
+    }
+    // The 8-byte slot lies at the pool start plus the load's displacement.
+    const bool overflowed = !PoolLoad::IsRegularLoad(w0);
+    const uint64_t displacement =
+        overflowed ? PoolLoad::OverflowedOffset(w0, LoadWord(at + 4))
+                   : PoolLoad::RegularOffset(w0);
+    const uint64_t slot = uint64_t{constant_pool_offset} + displacement;
+    if (slot % 8 != 0 || slot < constant_pool_offset) {
+      return SiteError(entry, code_file_offset,
+                       absl::StrFormat("constant-pool slot 0x%x is not an "
+                                       "aligned slot of the pool at 0x%x",
+                                       slot, constant_pool_offset));
+    }
+    absl::StatusOr<Site> site = FieldSite(code, entry, code_file_offset,
+                                          SiteForm::kAbsolute64, slot, 8);
+    if (site.ok()) {
+      site->pool_slot = true;
+      site->instruction_size = overflowed ? 8 : 4;
+      site->variant = variant;
+    }
+    return site;
   }
   if (!FieldInside(code, entry.pc, Mov::kSize)) {
     return SiteError(entry, code_file_offset,
@@ -142,6 +164,12 @@ absl::StatusOr<Site> Locate(absl::Span<const uint8_t> code,
       absl::StrFormat("instructions at 0x%x (first 0x%08x) are not a "
                       "lis/ori/sldi/oris/ori sequence of one register",
                       entry.pc, w0));
+}
+
+absl::StatusOr<Site> Locate(absl::Span<const uint8_t> code,
+                            const RelocEntry& entry,
+                            uint64_t code_file_offset) {
+  return LocateWithPool(code, entry, code_file_offset, kNoConstantPool);
 }
 
 struct MovWords {
@@ -263,6 +291,7 @@ const ArchCodec kPpc64Codec = {
     .arch = Arch::kPpc64,
     .mode_used = ModeUsed,
     .locate_site = Locate,
+    .locate_site_with_pool = LocateWithPool,
     .tag_fits = TagFits,
     .read_tag = ReadTag,
     .write_tag = WriteTag,
