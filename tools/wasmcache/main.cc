@@ -3,6 +3,11 @@
 //   wasmcache inspect  --arch A --wasm M.wasm C.cache [--json]
 //   wasmcache verify   --arch A --wasm M.wasm C.cache
 //   wasmcache relocate --arch A --wasm M.wasm C.cache -o OUT.cache
+//   wasmcache synth    --arch A --seed N --functions K -o C.cache
+//                      --wasm-out M.wasm [--canonical] [--all-forms]
+//
+// synth writes a synthesized cache and its module (synth/synth.h),
+// deterministic from the seed; the other commands accept them.
 //
 // Header options (all commands):
 //   --expect-header W0,W1,W2,W3,W4   expected header words in hex; '-'
@@ -31,6 +36,7 @@
 #include "reference/names_provider.h"
 #include "reference/serializer.h"
 #include "spec/v8_tables.h"
+#include "synth/synth.h"
 
 namespace wasmcache {
 namespace {
@@ -58,6 +64,8 @@ int Usage(const std::string& why) {
                "       wasmcache verify   --arch A --wasm M.wasm C.cache\n"
                "       wasmcache relocate --arch A --wasm M.wasm C.cache -o "
                "OUT.cache\n"
+               "       wasmcache synth    --arch A --seed N --functions K -o "
+               "C.cache --wasm-out M.wasm [--canonical] [--all-forms]\n"
                "options: --expect-header W0,W1,W2,W3,W4 | --record-header, "
                "--compile-time-imports N\n",
                why.c_str());
@@ -363,8 +371,75 @@ int Run(const Options& options) {
   return 0;
 }
 
+// `synth`: its own options; writes the cache and the module.
+int Synth(int argc, char** argv) {
+  synth::SynthOptions options;
+  std::optional<Arch> arch;
+  std::string cache_path, wasm_path;
+  bool have_seed = false;
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::optional<std::string> {
+      if (i + 1 >= argc) return std::nullopt;
+      return std::string(argv[++i]);
+    };
+    if (arg == "--arch") {
+      auto v = value();
+      if (!v || !(arch = ParseArch(*v))) {
+        return Usage("--arch needs one of x64 ia32 arm64 arm riscv64 riscv32 "
+                     "mips64 ppc64 s390x loong64");
+      }
+    } else if (arg == "--seed") {
+      auto v = value();
+      if (!v || !absl::SimpleAtoi(*v, &options.seed)) {
+        return Usage("--seed needs an unsigned number");
+      }
+      have_seed = true;
+    } else if (arg == "--functions") {
+      auto v = value();
+      if (!v || !absl::SimpleAtoi(*v, &options.num_functions)) {
+        return Usage("--functions needs a number");
+      }
+    } else if (arg == "-o") {
+      auto v = value();
+      if (!v) return Usage("-o needs a file");
+      cache_path = *v;
+    } else if (arg == "--wasm-out") {
+      auto v = value();
+      if (!v) return Usage("--wasm-out needs a file");
+      wasm_path = *v;
+    } else if (arg == "--canonical") {
+      options.canonical = true;
+    } else if (arg == "--all-forms") {
+      options.all_forms = true;
+    } else {
+      return Usage("unknown synth option " + arg);
+    }
+  }
+  if (!arch) return Usage("--arch is required");
+  if (!have_seed) return Usage("--seed is required");
+  if (cache_path.empty()) return Usage("synth needs -o C.cache");
+  if (wasm_path.empty()) return Usage("synth needs --wasm-out M.wasm");
+  options.arch = *arch;
+  absl::StatusOr<synth::SynthResult> result = synth::Synthesize(options);
+  if (!result.ok()) return Fail(result.status());
+  if (!WriteFile(cache_path, result->cache)) {
+    return Usage("cannot write " + cache_path);
+  }
+  if (!WriteFile(wasm_path, result->wasm)) {
+    return Usage("cannot write " + wasm_path);
+  }
+  std::printf("synthesized: %s cache, %u functions, %zu bytes to %s, "
+              "%zu-byte module to %s\n",
+              std::string(ArchName(*arch)).c_str(), options.num_functions,
+              result->cache.size(), cache_path.c_str(), result->wasm.size(),
+              wasm_path.c_str());
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   if (argc < 2) return Usage("missing command");
+  if (std::string(argv[1]) == "synth") return Synth(argc, argv);
   Options options;
   options.command = argv[1];
   if (options.command != "inspect" && options.command != "verify" &&
