@@ -51,7 +51,7 @@ VERIFY_DIR=build/fixtures-verify
 NPM_DIR=build/npm
 # Time limits per node run, in seconds; generous for user-mode emulation.
 TIMEOUT_NATIVE=600
-TIMEOUT_EMULATED=3600
+TIMEOUT_EMULATED=300
 
 # Large fixtures: name | npm package@version | file in the package | sha256 of that file
 LARGE_MODULES=(
@@ -103,7 +103,7 @@ HOST_ARCH="$(host_arch)"
 HOST_NODE=".v8/$HOST_ARCH/bin/node"
 
 # run_node ARCH ARGS...: run .v8/ARCH/bin/node natively or under qemu, with
-# a time limit (generous under emulation).
+# a time limit.
 run_node() {
   local arch="$1"; shift
   local node=".v8/$arch/bin/node"
@@ -114,10 +114,23 @@ run_node() {
       timeout "$TIMEOUT_NATIVE" "$node" "$@"
     fi
   elif [[ "$arch" == arm64 ]]; then
-    timeout "$TIMEOUT_EMULATED" qemu-aarch64-static -L "$ARM64_SYSROOT" "$node" "$@"
+    run_emulated qemu-aarch64-static -L "$ARM64_SYSROOT" "$node" "$@"
   else
-    timeout "$TIMEOUT_EMULATED" qemu-x86_64-static -L "$X64_SYSROOT" "$node" "$@"
+    run_emulated qemu-x86_64-static -L "$X64_SYSROOT" "$node" "$@"
   fi
+}
+
+# run_emulated COMMAND...: node under qemu-user now and then hangs; a run
+# that hits the time limit is tried again, up to three times.
+run_emulated() {
+  local attempt status
+  for attempt in 1 2 3; do
+    status=0
+    timeout "$TIMEOUT_EMULATED" "$@" || status=$?
+    [[ $status -eq 124 ]] || return "$status"
+    echo "build-fixtures: emulated node timed out (attempt $attempt of 3)" >&2
+  done
+  return 124
 }
 
 # tiering_flags TIERING.json: its "v8_flags", space-separated, on one line.
