@@ -22,13 +22,23 @@ PACKAGES=(
   nodejs npm
 )
 
+# installed PACKAGE: the host architecture's package (or an arch-all one)
+# is installed. Asked per architecture, because foreign architectures
+# (tools/cross-test.sh adds some) make a bare name ambiguous.
+installed() {
+  local status
+  status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$1:$(dpkg --print-architecture)" 2>/dev/null) ||
+    status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null) || return 1
+  [[ "$status" == ii* ]]
+}
+
 missing=()
 for package in "${PACKAGES[@]}"; do
   # NodeSource's nodejs ships npm itself (and conflicts with Debian's npm).
   if [[ "$package" == npm ]] && command -v npm >/dev/null; then
     continue
   fi
-  if ! dpkg -s "$package" 2>/dev/null | grep -q '^Status: install ok installed'; then
+  if ! installed "$package"; then
     missing+=("$package")
   fi
 done
@@ -40,7 +50,9 @@ if (( ${#missing[@]} > 0 )); then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update
+  # An index that fails to download (a mirror mid-sync, a foreign
+  # architecture's list) is not fatal if the packages can still be had.
+  apt-get update || echo "setup: apt-get update reported errors; trying the install anyway" >&2
   apt-get install -y "${missing[@]}"
 else
   echo "setup: all Debian packages present"
