@@ -84,7 +84,7 @@ run_node() {
   if [[ "$ARCH" == "$HOST_ARCH" ]]; then
     timeout "$TIMEOUT_NATIVE" "$NODE" "$@"
   elif [[ "$ARCH" == arm64 ]]; then
-    run_emulated qemu-aarch64-static -L "$ARM64_SYSROOT" "$NODE" "$@"
+    run_emulated qemu-aarch64-static -L "$ARM64_SYSROOT" -E LD_LIBRARY_PATH="$ARM64_SYSROOT/lib" "$NODE" "$@"
   else
     run_emulated qemu-x86_64-static -L "$X64_SYSROOT" "$NODE" "$@"
   fi

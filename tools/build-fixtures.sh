@@ -114,7 +114,7 @@ run_node() {
       timeout "$TIMEOUT_NATIVE" "$node" "$@"
     fi
   elif [[ "$arch" == arm64 ]]; then
-    run_emulated qemu-aarch64-static -L "$ARM64_SYSROOT" "$node" "$@"
+    run_emulated qemu-aarch64-static -L "$ARM64_SYSROOT" -E LD_LIBRARY_PATH="$ARM64_SYSROOT/lib" "$node" "$@"
   else
     run_emulated qemu-x86_64-static -L "$X64_SYSROOT" "$node" "$@"
   fi

@@ -58,7 +58,7 @@ x64_node="$V8_DIR/x64/bin/node"
 echo "fetch-v8: x64 node $("$x64_node" --version), process.versions.v8 = $("$x64_node" -p process.versions.v8)"
 
 if command -v qemu-aarch64-static >/dev/null && [[ -e "$ARM64_SYSROOT/lib/ld-linux-aarch64.so.1" ]]; then
-  arm64_v8="$(timeout 300 qemu-aarch64-static -L "$ARM64_SYSROOT" "$V8_DIR/arm64/bin/node" -p process.versions.v8)"
+  arm64_v8="$(timeout 300 qemu-aarch64-static -L "$ARM64_SYSROOT" -E LD_LIBRARY_PATH="$ARM64_SYSROOT/lib" "$V8_DIR/arm64/bin/node" -p process.versions.v8)"
   echo "fetch-v8: arm64 node (qemu) process.versions.v8 = $arm64_v8"
 else
   echo "fetch-v8: arm64 node not checked: needs qemu-aarch64-static and $ARM64_SYSROOT (tools/setup.sh)" >&2
