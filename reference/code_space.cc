@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <limits>
 
 #include "absl/strings/str_format.h"
 #include "spec/errors.h"
@@ -22,6 +23,14 @@ absl::StatusOr<std::unique_ptr<CodeSpace>> CodeSpace::Reserve(
     uint64_t size, uint32_t alignment, const CodeProtection* protection,
     AccountingHook accounting, uint64_t address_limit) {
   const auto page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  // mmap takes a size_t: on a 32-bit host a larger size would be truncated
+  // to a smaller mapping than the space then hands out (and near 2^64 the
+  // rounding wraps).
+  if (size > std::numeric_limits<size_t>::max() - page_size) {
+    return LimitError(
+        section::kCodeSpace,
+        absl::StrFormat("cannot reserve %d bytes on this host", size), 0);
+  }
   const uint64_t rounded = RoundUp(size == 0 ? 1 : size, page_size);
   constexpr int kFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
   void* base = MAP_FAILED;

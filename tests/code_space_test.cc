@@ -2,6 +2,7 @@
 
 #include "reference/code_space.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "gtest/gtest.h"
@@ -51,6 +52,20 @@ TEST(CodeSpace, AllocatesAlignedDisjointBlocksAndMergesFrees) {
   EXPECT_TRUE(s.Allocate(s.size()).ok());
 }
 
+// A return instruction of the host (the test runs it; tools/cross-test.sh
+// runs this suite on other hosts than x86-64).
+#if defined(__x86_64__) || defined(__i386__)
+constexpr uint8_t kHostRet[] = {0xc3};  // ret
+#elif defined(__aarch64__)
+constexpr uint8_t kHostRet[] = {0xc0, 0x03, 0x5f, 0xd6};  // ret
+#elif defined(__riscv)
+constexpr uint8_t kHostRet[] = {0x67, 0x80, 0x00, 0x00};  // jalr x0, 0(ra)
+#elif defined(__s390x__)
+constexpr uint8_t kHostRet[] = {0x07, 0xfe};  // br %r14
+#else
+#error "no return instruction for this host"
+#endif
+
 // W^X: outside a write scope a store to code faults; inside it the page is
 // not executable.
 TEST(CodeSpaceDeathTest, CodeIsNeverWritableOutsideAWriteScope) {
@@ -62,7 +77,9 @@ TEST(CodeSpaceDeathTest, CodeIsNeverWritableOutsideAWriteScope) {
   EXPECT_DEATH(code[0] = 1, "");
   {
     CodeWriteScope write((*space)->protection(), *block, 64);
-    code[0] = 0xc3;  // ret
+    for (size_t i = 0; i < sizeof(kHostRet); ++i) code[i] = kHostRet[i];
+    __builtin___clear_cache(reinterpret_cast<char*>(*block),
+                            reinterpret_cast<char*>(*block) + sizeof(kHostRet));
     EXPECT_TRUE((*space)->protection().MemoryProtectionKeyWritable());
     // Writable pages are not executable (mprotect mode).
     if (!(*space)->protection().MemoryProtectionKeysEnabled()) {
@@ -72,7 +89,26 @@ TEST(CodeSpaceDeathTest, CodeIsNeverWritableOutsideAWriteScope) {
   EXPECT_FALSE((*space)->protection().MemoryProtectionKeyWritable());
   // After the scope the code runs.
   reinterpret_cast<void (*)()>(*block)();
-  EXPECT_EQ(code[0], 0xc3);
+  EXPECT_EQ(code[0], kHostRet[0]);
+}
+
+// A size mmap cannot take (beyond size_t on a 32-bit host, or close to
+// 2^64) is kResourceExhausted, never a smaller mapping than asked for.
+TEST(CodeSpace, ReservationBeyondWhatTheHostCanMapFailsCleanly) {
+  for (uint64_t size : {(uint64_t{4} << 30) + 8192, ~uint64_t{0} - 100}) {
+    auto space = CodeSpace::Reserve(size, 64);
+    if (space.ok()) {
+      // All of it is mapped: msync fails with ENOMEM on unmapped pages.
+      const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+      ASSERT_GE((*space)->size(), size);
+      EXPECT_EQ(msync((*space)->base() + (*space)->size() - page, page,
+                      MS_ASYNC),
+                0);
+    } else {
+      EXPECT_EQ(space.status().code(), absl::StatusCode::kResourceExhausted)
+          << space.status();
+    }
+  }
 }
 
 TEST(CodeSpace, AccountingHookSeesEveryCommitAndCanRefuse) {
