@@ -3,7 +3,8 @@
 # UndefinedBehaviorSanitizer (preset debug-asan-ubsan, warnings as errors),
 # builds the large real-world fixtures, runs the whole test suite, then runs
 # the concurrent suites again under ThreadSanitizer (preset tsan), and the
-# W^X suites with memory protection keys in a QEMU guest.
+# W^X suites with memory protection keys in a QEMU guest, and the suites on
+# big-endian and 32-bit hosts under qemu-user.
 #
 # Usage: tools/test.sh
 set -euo pipefail
@@ -30,3 +31,7 @@ ctest --preset tsan -j"$(nproc)" -R 'Concurrency|CodeManager|RefScope|Executable
 # The protection-key path of W^X, on an emulated CPU that has keys (QEMU
 # system emulation boots Debian's kernel; this machine's CPU has none).
 tools/run-pkey-vm.sh
+
+# Big-endian (s390x) and 32-bit (i686) hosts: the library and every suite
+# cross-built with Debian's compilers and run under qemu-user.
+tools/cross-test.sh s390x i686
