@@ -127,6 +127,12 @@ CodeWriteScope::CodeWriteScope(const CodeProtection& protection,
   protection_.BeginWrite(start_, size_);
 }
 
-CodeWriteScope::~CodeWriteScope() { protection_.EndWrite(start_, size_); }
+CodeWriteScope::~CodeWriteScope() {
+  // What was written is about to run: make the instruction cache see it
+  // (a no-op on x86; needed on arm64, riscv64, s390x hosts).
+  __builtin___clear_cache(reinterpret_cast<char*>(start_),
+                          reinterpret_cast<char*>(start_ + size_));
+  protection_.EndWrite(start_, size_);
+}
 
 }  // namespace wasmcache::reference
