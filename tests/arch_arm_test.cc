@@ -347,29 +347,12 @@ TEST(ArmJumpTable, TargetsAre32BitAddresses) {
 // ---------------------------------------------------------------------------
 // llvm-mc
 
-struct Insn {
-  std::string mnemonic;
-  std::string operands;
-};
-
-std::string Trim(const std::string& s) {
-  const size_t b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  const size_t e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
+using Insn = wasmcache::testing::DisassembledInsn;
+using wasmcache::testing::TrimSpace;
+std::string Trim(const std::string& s) { return TrimSpace(s); }
 
 std::string LlvmMc() {
-  if (const char* env = std::getenv("LLVM_MC"); env != nullptr && *env) {
-    return env;
-  }
-  std::string out;
-  if (wasmcache::testing::RunCommand(
-          "command -v llvm-mc 2>/dev/null || command -v llvm-mc-14 2>/dev/null",
-          &out) != 0) {
-    return "";
-  }
-  return Trim(out.substr(0, out.find('\n')));
+  return wasmcache::testing::FindLlvmMc({"llvm-mc", "llvm-mc-14"});
 }
 
 #define REQUIRE_LLVM_MC(var)                                                \
@@ -383,48 +366,13 @@ std::string LlvmMc() {
 // word. Fails the test on any diagnostic.
 std::vector<Insn> Disassemble(const std::string& mc,
                               const std::vector<uint32_t>& words) {
-  std::string path = ::testing::TempDir();
-  if (path.empty() || path.back() != '/') path += '/';
-  path += "arch_arm_test_XXXXXX";
-  std::vector<char> name(path.begin(), path.end());
-  name.push_back('\0');
-  const int fd = mkstemp(name.data());
-  if (fd < 0) {
-    ADD_FAILURE() << "mkstemp " << path << ": " << std::strerror(errno);
-    return {};
+  std::vector<std::vector<uint8_t>> lines;
+  for (uint32_t word : words) {
+    const auto bytes = Le32(word);
+    lines.push_back(std::vector<uint8_t>(bytes.begin(), bytes.end()));
   }
-  close(fd);
-  const std::string file(name.data());
-  {
-    std::ofstream out(file);
-    for (uint32_t word : words) {
-      const auto bytes = Le32(word);
-      out << absl::StrFormat("0x%02x 0x%02x 0x%02x 0x%02x\n", bytes[0],
-                             bytes[1], bytes[2], bytes[3]);
-    }
-  }
-  std::string output;
-  const int status = wasmcache::testing::RunCommand(
-      "'" + mc + "' --disassemble -triple=armv7 < '" + file + "' 2>&1",
-      &output);
-  std::remove(file.c_str());
-  EXPECT_EQ(status, 0) << "llvm-mc failed:\n" << output;
-  std::vector<Insn> insns;
-  std::istringstream in(output);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.find("warning:") != std::string::npos ||
-        line.find("error:") != std::string::npos) {
-      ADD_FAILURE() << "llvm-mc: " << line << "\n" << output;
-      return {};
-    }
-    const std::string t = Trim(line.substr(0, line.find('@')));
-    if (t.empty() || t == ".text") continue;
-    const size_t sep = t.find_first_of(" \t");
-    insns.push_back({t.substr(0, sep),
-                     sep == std::string::npos ? "" : Trim(t.substr(sep))});
-  }
-  return insns;
+  return wasmcache::testing::DisassembleWithLlvmMc(mc, "-triple=armv7", lines,
+                                                   '@');
 }
 
 // "<rd>, [pc, #<offset>]" or "<rd>, [pc]": the register and the signed

@@ -349,29 +349,12 @@ TEST(Ia32JumpTable, OutOfTheAddressSpaceIsRefused) {
 // ---------------------------------------------------------------------------
 // llvm-mc
 
-struct Insn {
-  std::string mnemonic;
-  std::string operands;
-};
-
-std::string Trim(const std::string& s) {
-  const size_t b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  const size_t e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
+using Insn = wasmcache::testing::DisassembledInsn;
+using wasmcache::testing::TrimSpace;
+std::string Trim(const std::string& s) { return TrimSpace(s); }
 
 std::string LlvmMc() {
-  if (const char* env = std::getenv("LLVM_MC"); env != nullptr && *env) {
-    return env;
-  }
-  std::string out;
-  if (wasmcache::testing::RunCommand(
-          "command -v llvm-mc 2>/dev/null || command -v llvm-mc-14 2>/dev/null",
-          &out) != 0) {
-    return "";
-  }
-  return Trim(out.substr(0, out.find('\n')));
+  return wasmcache::testing::FindLlvmMc({"llvm-mc", "llvm-mc-14"});
 }
 
 #define REQUIRE_LLVM_MC(var)                                                \
@@ -385,49 +368,8 @@ std::string LlvmMc() {
 // instruction, in order. Fails the test on any diagnostic.
 std::vector<Insn> Disassemble(const std::string& mc,
                               const std::vector<std::vector<uint8_t>>& lines) {
-  std::string path = ::testing::TempDir();
-  if (path.empty() || path.back() != '/') path += '/';
-  path += "arch_ia32_test_XXXXXX";
-  std::vector<char> name(path.begin(), path.end());
-  name.push_back('\0');
-  const int fd = mkstemp(name.data());
-  if (fd < 0) {
-    ADD_FAILURE() << "mkstemp " << path << ": " << std::strerror(errno);
-    return {};
-  }
-  close(fd);
-  const std::string file(name.data());
-  {
-    std::ofstream out(file);
-    for (const auto& line : lines) {
-      for (size_t i = 0; i < line.size(); ++i) {
-        out << (i ? " " : "") << absl::StrFormat("0x%02x", line[i]);
-      }
-      out << "\n";
-    }
-  }
-  std::string output;
-  const int status = wasmcache::testing::RunCommand(
-      "'" + mc + "' --disassemble -triple=i686 < '" + file + "' 2>&1",
-      &output);
-  std::remove(file.c_str());
-  EXPECT_EQ(status, 0) << "llvm-mc failed:\n" << output;
-  std::vector<Insn> insns;
-  std::istringstream in(output);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.find("warning:") != std::string::npos ||
-        line.find("error:") != std::string::npos) {
-      ADD_FAILURE() << "llvm-mc: " << line << "\n" << output;
-      return {};
-    }
-    const std::string t = Trim(line.substr(0, line.find('#')));
-    if (t.empty() || t == ".text") continue;
-    const size_t sep = t.find_first_of(" \t");
-    insns.push_back({t.substr(0, sep),
-                     sep == std::string::npos ? "" : Trim(t.substr(sep))});
-  }
-  return insns;
+  return wasmcache::testing::DisassembleWithLlvmMc(mc, "-triple=i686", lines,
+                                                   '#');
 }
 
 // A decimal or 0x-hex integer, with an optional '$' and sign.

@@ -6,7 +6,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <stdexcept>
+#include <unistd.h>
+
+#include "absl/strings/str_format.h"
 
 #include "gtest/gtest.h"
 
@@ -86,6 +90,74 @@ int RunCommand(const std::string& command, std::string* output) {
   }
   const int status = pclose(pipe);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string TrimSpace(const std::string& s) {
+  const size_t b = s.find_first_not_of(" \t");
+  if (b == std::string::npos) return "";
+  const size_t e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+std::string FindLlvmMc(const std::vector<std::string>& candidates) {
+  if (const char* env = std::getenv("LLVM_MC"); env != nullptr && *env) {
+    return env;
+  }
+  for (const std::string& name : candidates) {
+    std::string out;
+    if (RunCommand("command -v '" + name + "' 2>/dev/null", &out) == 0 &&
+        !out.empty()) {
+      return TrimSpace(out.substr(0, out.find('\n')));
+    }
+  }
+  return "";
+}
+
+std::vector<DisassembledInsn> DisassembleWithLlvmMc(
+    const std::string& mc, const std::string& args,
+    const std::vector<std::vector<uint8_t>>& lines, char comment_marker) {
+  std::string path = ::testing::TempDir();
+  if (path.empty() || path.back() != '/') path += '/';
+  path += "llvm_mc_input_XXXXXX";
+  std::vector<char> name(path.begin(), path.end());
+  name.push_back('\0');
+  const int fd = mkstemp(name.data());
+  if (fd < 0) {
+    ADD_FAILURE() << "mkstemp " << path;
+    return {};
+  }
+  close(fd);
+  const std::string file(name.data());
+  {
+    std::ofstream out(file);
+    for (const auto& line : lines) {
+      for (size_t i = 0; i < line.size(); ++i) {
+        out << (i ? " " : "") << absl::StrFormat("0x%02x", line[i]);
+      }
+      out << "\n";
+    }
+  }
+  std::string output;
+  const int status = RunCommand(
+      "'" + mc + "' --disassemble " + args + " < '" + file + "' 2>&1", &output);
+  std::remove(file.c_str());
+  EXPECT_EQ(status, 0) << "llvm-mc failed:\n" << output;
+  std::vector<DisassembledInsn> insns;
+  std::istringstream in(output);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find("warning:") != std::string::npos ||
+        line.find("error:") != std::string::npos) {
+      ADD_FAILURE() << "llvm-mc: " << line << "\n" << output;
+      return {};
+    }
+    const std::string t = TrimSpace(line.substr(0, line.find(comment_marker)));
+    if (t.empty() || t == ".text") continue;
+    const size_t sep = t.find_first_of(" \t");
+    insns.push_back({t.substr(0, sep),
+                     sep == std::string::npos ? "" : TrimSpace(t.substr(sep))});
+  }
+  return insns;
 }
 
 }  // namespace wasmcache::testing

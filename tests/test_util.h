@@ -45,6 +45,21 @@ LoadedFixture LoadCommitted(const std::string& name);  // "x64/calls"
 // Runs a shell command, returning its exit status and standard output.
 int RunCommand(const std::string& command, std::string* output);
 
+// The llvm-mc oracle shared by the per-target suites.
+struct DisassembledInsn {
+  std::string mnemonic;
+  std::string operands;
+};
+std::string TrimSpace(const std::string& s);
+// $LLVM_MC if set, else the first of `candidates` on PATH; "" if none.
+std::string FindLlvmMc(const std::vector<std::string>& candidates);
+// Disassembles `lines` (one run of bytes per line) with
+// `llvm-mc --disassemble <args>`; text after `comment_marker` is dropped.
+// Fails the calling test on any diagnostic (and then returns nothing).
+std::vector<DisassembledInsn> DisassembleWithLlvmMc(
+    const std::string& mc, const std::string& args,
+    const std::vector<std::vector<uint8_t>>& lines, char comment_marker);
+
 }  // namespace wasmcache::testing
 
 #endif  // WASMCACHE_TESTS_TEST_UTIL_H_
