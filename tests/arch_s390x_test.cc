@@ -411,47 +411,10 @@ std::string LlvmMc() {
 // diagnostics.
 std::vector<Insn> Disassemble(const std::string& mc,
                               const std::vector<std::vector<uint8_t>>& lines) {
-  std::string path = ::testing::TempDir();
-  if (path.empty() || path.back() != '/') path += '/';
-  path += "arch_s390x_test_XXXXXX";
-  std::vector<char> name(path.begin(), path.end());
-  name.push_back('\0');
-  const int fd = mkstemp(name.data());
-  if (fd < 0) {
-    ADD_FAILURE() << "mkstemp " << path << ": " << std::strerror(errno);
-    return {};
-  }
-  close(fd);
-  const std::string file(name.data());
-  {
-    std::ofstream out(file);
-    for (const auto& line : lines) {
-      for (size_t i = 0; i < line.size(); ++i) {
-        out << (i ? " " : "") << absl::StrFormat("0x%02x", line[i]);
-      }
-      out << "\n";
-    }
-  }
-  std::string output;
-  const int status = wasmcache::testing::RunCommand(
-      "'" + mc + "' --disassemble -triple=s390x < '" + file + "' 2>&1",
-      &output);
-  std::remove(file.c_str());
-  EXPECT_EQ(status, 0) << "llvm-mc failed:\n" << output;
   std::vector<Insn> insns;
-  std::istringstream in(output);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.find("warning:") != std::string::npos ||
-        line.find("error:") != std::string::npos) {
-      ADD_FAILURE() << "llvm-mc: " << line << "\n" << output;
-      return {};
-    }
-    const std::string t = Trim(line.substr(0, line.find('#')));
-    if (t.empty() || t == ".text") continue;
-    const size_t sep = t.find_first_of(" \t");
-    insns.push_back({t.substr(0, sep),
-                     sep == std::string::npos ? "" : Trim(t.substr(sep))});
+  for (auto& insn : wasmcache::testing::DisassembleWithLlvmMc(
+           mc, "-triple=s390x", lines, '#')) {
+    insns.push_back({insn.mnemonic, insn.operands});
   }
   return insns;
 }
