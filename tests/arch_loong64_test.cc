@@ -559,53 +559,19 @@ std::vector<std::string> SplitOperands(const std::string& s) {
 
 std::vector<Insn> Disassemble(const std::string& mc,
                               const std::vector<std::vector<uint32_t>>& lines) {
-  std::string path = ::testing::TempDir();
-  if (path.empty() || path.back() != '/') path += '/';
-  path += "arch_loong64_test_XXXXXX";
-  std::vector<char> name(path.begin(), path.end());
-  name.push_back('\0');
-  const int fd = mkstemp(name.data());
-  if (fd < 0) {
-    ADD_FAILURE() << "mkstemp " << path << ": " << std::strerror(errno);
-    return {};
-  }
-  close(fd);
-  const std::string file(name.data());
-  {
-    std::ofstream out(file);
-    for (const auto& line : lines) {
-      bool first = true;
-      for (uint32_t w : line) {
-        for (uint8_t b : Le32(w)) {
-          out << (first ? "" : " ") << absl::StrFormat("0x%02x", b);
-          first = false;
-        }
-      }
-      out << "\n";
+  std::vector<std::vector<uint8_t>> bytes;
+  for (const auto& line : lines) {
+    bytes.emplace_back();
+    for (uint32_t w : line) {
+      for (uint8_t b : Le32(w)) bytes.back().push_back(b);
     }
   }
-  std::string output;
-  const int status = wasmcache::testing::RunCommand(
-      "'" + mc + "' --disassemble -triple=loongarch64 < '" + file + "' 2>&1",
-      &output);
-  std::remove(file.c_str());
-  EXPECT_EQ(status, 0) << "llvm-mc failed:\n" << output;
   std::vector<Insn> insns;
-  std::istringstream in(output);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.find("warning:") != std::string::npos ||
-        line.find("error:") != std::string::npos) {
-      ADD_FAILURE() << "llvm-mc: " << line << "\n" << output;
-      return {};
-    }
-    const std::string t = Trim(line.substr(0, line.find('#')));
-    if (t.empty() || t == ".text") continue;
-    const size_t sep = t.find_first_of(" \t");
-    insns.push_back(
-        {t.substr(0, sep), sep == std::string::npos
-                               ? std::vector<std::string>{}
-                               : SplitOperands(Trim(t.substr(sep)))});
+  for (auto& insn : wasmcache::testing::DisassembleWithLlvmMc(
+           mc, "-triple=loongarch64", bytes, '#')) {
+    insns.push_back({insn.mnemonic, insn.operands.empty()
+                                        ? std::vector<std::string>{}
+                                        : SplitOperands(insn.operands)});
   }
   return insns;
 }
