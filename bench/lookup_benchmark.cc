@@ -36,8 +36,8 @@
 #include "benchmark/benchmark.h"
 #include "reference/code_manager.h"
 #include "reference/deserializer.h"
-#include "reference/environment.h"
-#include "reference/module_info.h"
+#include "spec/environment.h"
+#include "spec/module_info.h"
 #include "reference/native_module.h"
 
 namespace wasmcache::bench {
@@ -91,14 +91,14 @@ Workload& GetWorkload() {
     w->name = fs::relative(stem, root).string();
     const std::vector<uint8_t> wire = ReadBytes(stem.string() + ".wasm");
     const std::vector<uint8_t> cache = ReadBytes(stem.string() + ".cache");
-    auto module = reference::DecodeModuleInfo(wire);
+    auto module = DecodeModuleInfo(wire);
     if (!module.ok()) {
       std::fprintf(stderr, "%s: %s\n", w->name.c_str(),
                    module.status().ToString().c_str());
       std::exit(2);
     }
-    const reference::Environment env =
-        reference::DefaultEnvironment(Arch::kX64, *module);
+    const Environment env =
+        DefaultEnvironment(Arch::kX64, *module);
     auto native_module =
         reference::Deserialize(w->manager, cache, *module, env);
     if (!native_module.ok()) {

@@ -32,8 +32,8 @@
 
 #include "absl/status/statusor.h"
 #include "reference/code_protection.h"
-#include "reference/environment.h"
-#include "reference/module_info.h"
+#include "spec/environment.h"
+#include "spec/module_info.h"
 #include "reference/native_module.h"
 #include "reference/safepoint_table.h"
 

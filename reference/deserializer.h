@@ -17,8 +17,8 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "reference/code_manager.h"
-#include "reference/environment.h"
-#include "reference/module_info.h"
+#include "spec/environment.h"
+#include "spec/module_info.h"
 #include "reference/native_module.h"
 
 namespace wasmcache::reference {

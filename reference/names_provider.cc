@@ -5,8 +5,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
-#include "reference/module_info.h"
-#include "reference/wire_reader.h"
+#include "spec/module_info.h"
+#include "spec/wire_reader.h"
 #include "spec/errors.h"
 
 namespace wasmcache::reference {

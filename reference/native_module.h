@@ -41,9 +41,9 @@
 #include "absl/types/span.h"
 #include "reference/cache_parser.h"
 #include "reference/code_space.h"
-#include "reference/environment.h"
+#include "spec/environment.h"
 #include "reference/jump_table.h"
-#include "reference/module_info.h"
+#include "spec/module_info.h"
 #include "reference/wasm_code.h"
 #include "spec/layout.h"
 

@@ -98,7 +98,7 @@ void EmitSafepointTable(Assembly& a, const SafepointPlan& plan) {
 // The tag a site of `mode` gets.
 uint64_t ChooseTag(const FunctionContext& ctx, const Assembly& a,
                    RelocMode mode, Rng& rng) {
-  const reference::ModuleInfo& m = ctx.module;
+  const ModuleInfo& m = ctx.module;
   switch (mode) {
     case RelocMode::kWasmCall:
     case RelocMode::kWasmCodePointerTableEntry:

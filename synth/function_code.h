@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "reference/environment.h"
-#include "reference/module_info.h"
+#include "spec/environment.h"
+#include "spec/module_info.h"
 #include "spec/layout.h"
 #include "spec/reloc_mode.h"
 #include "synth/random.h"
@@ -38,8 +38,8 @@ struct TurboFanRecord {
 
 struct FunctionContext {
   Arch arch;
-  const reference::ModuleInfo& module;
-  const reference::Environment& env;
+  const ModuleInfo& module;
+  const Environment& env;
   bool canonical;
   bool all_forms;
   uint32_t max_sites;

@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "reference/byte_io.h"
-#include "reference/environment.h"
-#include "reference/module_info.h"
+#include "spec/environment.h"
+#include "spec/module_info.h"
 #include "spec/errors.h"
 #include "spec/layout.h"
 #include "spec/v8_tables.h"
@@ -83,10 +83,10 @@ absl::StatusOr<SynthResult> Synthesize(const SynthOptions& options) {
   const WasmModuleShape shape =
       RandomModuleShape(rng, options.num_functions, options.struct_type);
   result.wasm = EncodeModule(shape, rng);
-  WASMCACHE_ASSIGN_OR_RETURN(const reference::ModuleInfo module,
-                             reference::DecodeModuleInfo(result.wasm));
-  const reference::Environment env =
-      reference::DefaultEnvironment(options.arch, module);
+  WASMCACHE_ASSIGN_OR_RETURN(const ModuleInfo module,
+                             DecodeModuleInfo(result.wasm));
+  const Environment env =
+      DefaultEnvironment(options.arch, module);
 
   // 2. Function states: a mix, at least one TurboFan; the first TurboFan
   // function holds every mode.

@@ -38,9 +38,9 @@
 #include "reference/code_protection.h"
 #include "reference/code_space.h"
 #include "reference/deserializer.h"
-#include "reference/environment.h"
+#include "spec/environment.h"
 #include "reference/jump_table.h"
-#include "reference/module_info.h"
+#include "spec/module_info.h"
 #include "reference/native_module.h"
 #include "reference/serializer.h"
 #include "reference/wasm_code.h"
@@ -59,11 +59,11 @@ using reference::CodeSpace;
 using reference::CodeSpaceEntry;
 using reference::CodeWriteScope;
 using reference::CompiledCode;
-using reference::Environment;
+using wasmcache::Environment;
 using reference::ForDebugging;
 using reference::JumpTableLayout;
 using reference::JumpTablesRef;
-using reference::ModuleInfo;
+using wasmcache::ModuleInfo;
 using reference::NativeModule;
 using reference::WasmCode;
 using reference::WasmCodeRefScope;
@@ -97,7 +97,7 @@ std::unique_ptr<NativeModule> NewHandModule(CodeManager& manager, Arch arch,
                                             uint32_t num_declared,
                                             uint64_t code_size_estimate) {
   ModuleInfo module = HandModule(num_declared);
-  Environment env = reference::DefaultEnvironment(arch, module);
+  Environment env = DefaultEnvironment(arch, module);
   auto native_module =
       manager.NewNativeModule(std::move(module), std::move(env),
                               code_size_estimate);
@@ -839,7 +839,7 @@ constexpr Arch kAllArchs[] = {Arch::kX64,     Arch::kIa32,    Arch::kArm64,
                               Arch::kLoong64};
 
 const uint32_t kV8FarSlots = static_cast<uint32_t>(
-    reference::DefaultEnvironment(Arch::kX64, HandModule(0))
+    DefaultEnvironment(Arch::kX64, HandModule(0))
         .far_slot_builtins.size());
 
 // Invariant: OverheadPerCodeSpace is the size of a space's jump-table block
@@ -944,15 +944,15 @@ TEST(CodeManagerReservationTest, JumpTablesThatDoNotFitTwiceAreResourceExhausted
     auto fits = [&](uint32_t n) {
       return 2 * CodeManager::OverheadPerCodeSpace(arch, n, kV8FarSlots) <= cap;
     };
-    if (fits(reference::kMaxFunctions)) {
-      EXPECT_TRUE(CodeManager::ReservationSize(arch, 0, reference::kMaxFunctions,
+    if (fits(kMaxFunctions)) {
+      EXPECT_TRUE(CodeManager::ReservationSize(arch, 0, kMaxFunctions,
                                                kV8FarSlots, 0)
                       .ok());
       continue;
     }
     // Largest n that fits (the overhead grows with n).
     uint32_t low = 0;
-    uint32_t high = reference::kMaxFunctions;
+    uint32_t high = kMaxFunctions;
     while (high - low > 1) {
       const uint32_t mid = low + (high - low) / 2;
       (fits(mid) ? low : high) = mid;
@@ -997,7 +997,7 @@ TEST(CodeManagerReservationTest, FirstCodeSpaceOfAModuleIsSizedAndCapped) {
   // ppc64 code spaces are capped at 32 MB.
   ModuleInfo module = HandModule(10);
   auto ppc = manager.NewNativeModule(
-      module, reference::DefaultEnvironment(Arch::kPpc64, module), 3 * kGiB);
+      module, DefaultEnvironment(Arch::kPpc64, module), 3 * kGiB);
   ASSERT_TRUE(ppc.ok()) << ppc.status();
   EXPECT_EQ((*ppc)->reserved_code_space(), 32 * kMiB);
   EXPECT_EQ(manager.Metrics().num_native_modules, 4u);
@@ -1045,7 +1045,7 @@ TEST(CodeManagerReservationTest, RefusedReservationsAreRetriedAfterMemoryPressur
       manager.SetMemoryPressureCallback([&] { ++callbacks; });
       auto native_module = manager.NewNativeModule(
           HandModule(8),
-          reference::DefaultEnvironment(Arch::kX64, HandModule(8)), 4096);
+          DefaultEnvironment(Arch::kX64, HandModule(8)), 4096);
       const CodeManagerMetrics m = manager.Metrics();
       EXPECT_EQ(m.failed_reservations, static_cast<uint64_t>(failures));
       if (failures <= retries) {
@@ -1337,7 +1337,7 @@ TEST(CodeManagerLimitDeathTest, NewModuleAtTheCommittedLimitIsResourceExhausted)
         CodeManager manager(options);
         ModuleInfo module = HandModule(8);
         auto m = manager.NewNativeModule(
-            module, reference::DefaultEnvironment(Arch::kX64, module), 0);
+            module, DefaultEnvironment(Arch::kX64, module), 0);
         const bool ok =
             m.status().code() == StatusCode::kResourceExhausted &&
             manager.Metrics().reserved_code_space == 0 &&

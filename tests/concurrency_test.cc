@@ -43,8 +43,8 @@ namespace {
 #if defined(__x86_64__)
 
 using reference::CodeManager;
-using reference::Environment;
-using reference::ModuleInfo;
+using wasmcache::Environment;
+using wasmcache::ModuleInfo;
 using reference::NativeModule;
 using reference::WasmCode;
 using reference::WasmCodeRefScope;

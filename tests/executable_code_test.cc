@@ -205,8 +205,8 @@ TEST(X64Assembler, EncodingsMatchLlvmMc) {
 #if defined(__x86_64__)
 
 using reference::CodeManager;
-using reference::Environment;
-using reference::ModuleInfo;
+using wasmcache::Environment;
+using wasmcache::ModuleInfo;
 using reference::NativeModule;
 using reference::WasmCode;
 using reference::WasmCodeRefScope;

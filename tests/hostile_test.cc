@@ -34,8 +34,8 @@
 #include "gtest/gtest.h"
 #include "reference/code_manager.h"
 #include "reference/deserializer.h"
-#include "reference/environment.h"
-#include "reference/module_info.h"
+#include "spec/environment.h"
+#include "spec/module_info.h"
 #include "reference/reloc_stream.h"
 #include "reference/safepoint_table.h"
 #include "reference/serializer.h"
@@ -50,8 +50,8 @@ namespace {
 using Bytes = std::vector<uint8_t>;
 using absl::StatusCode;
 using reference::CodeManager;
-using reference::Environment;
-using reference::ModuleInfo;
+using wasmcache::Environment;
+using wasmcache::ModuleInfo;
 using reference::RelocEntry;
 using wasmcache::testing::LoadCommitted;
 using wasmcache::testing::LoadedFixture;
@@ -1265,12 +1265,12 @@ TEST(CanonicalSigIdTest, TypeIndexOfAStructTypeIsDataLoss) {
     SiteCase c = FindSite(name, RelocMode::kWasmCanonicalSigId);
     const uint32_t struct_index = c.fixture.module.num_types();
     absl::StatusOr<ModuleInfo> module =
-        reference::DecodeModuleInfo(AppendStructType(c.fixture.wire));
+        DecodeModuleInfo(AppendStructType(c.fixture.wire));
     ASSERT_TRUE(module.ok()) << module.status();
     ASSERT_EQ(module->num_types(), struct_index + 1);
     ASSERT_FALSE(module->is_signature[struct_index]);
     c.fixture.module = *module;
-    c.fixture.env = reference::DefaultEnvironment(c.arch(), *module);
+    c.fixture.env = DefaultEnvironment(c.arch(), *module);
     // The unchanged cache still loads against the module with one more type.
     ExpectAccepted(c.fixture.cache, c.fixture);
     ExpectTagRejected(c, struct_index, "is not a function signature");

@@ -1,6 +1,6 @@
 // The wire-bytes decoder: counts, signatures, structural classes, errors.
 
-#include "reference/module_info.h"
+#include "spec/module_info.h"
 
 #include "gtest/gtest.h"
 #include "tests/test_util.h"

@@ -15,7 +15,7 @@
 
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
-#include "reference/module_info.h"
+#include "spec/module_info.h"
 #include "tests/test_util.h"
 
 namespace wasmcache::reference {

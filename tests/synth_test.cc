@@ -16,8 +16,8 @@
 #include "reference/cache_parser.h"
 #include "reference/code_manager.h"
 #include "reference/deserializer.h"
-#include "reference/environment.h"
-#include "reference/module_info.h"
+#include "spec/environment.h"
+#include "spec/module_info.h"
 #include "reference/serializer.h"
 #include "synth/synth.h"
 #include "tests/test_util.h"
@@ -37,8 +37,8 @@ constexpr uint32_t kSizes[] = {1, 5, 40};
 
 struct Loaded {
   synth::SynthResult result;
-  reference::ModuleInfo module;
-  reference::Environment env;
+  ModuleInfo module;
+  Environment env;
 };
 
 Loaded Make(const synth::SynthOptions& options) {
@@ -47,11 +47,11 @@ Loaded Make(const synth::SynthOptions& options) {
   EXPECT_TRUE(result.ok()) << result.status();
   if (!result.ok()) return l;
   l.result = *result;
-  auto module = reference::DecodeModuleInfo(l.result.wasm);
+  auto module = DecodeModuleInfo(l.result.wasm);
   EXPECT_TRUE(module.ok()) << module.status();
   if (!module.ok()) return l;
   l.module = *module;
-  l.env = reference::DefaultEnvironment(options.arch, l.module);
+  l.env = DefaultEnvironment(options.arch, l.module);
   return l;
 }
 

@@ -63,13 +63,13 @@ LoadedFixture LoadFixture(const Fixture& fixture) {
   loaded.fixture = fixture;
   loaded.wire = ReadBytes(fixture.wasm_path);
   loaded.cache = ReadBytes(fixture.cache_path);
-  auto module = reference::DecodeModuleInfo(loaded.wire);
+  auto module = DecodeModuleInfo(loaded.wire);
   if (!module.ok()) {
     throw std::runtime_error("bad wasm " + fixture.wasm_path + ": " +
                              module.status().ToString());
   }
   loaded.module = *module;
-  loaded.env = reference::DefaultEnvironment(fixture.arch, loaded.module);
+  loaded.env = DefaultEnvironment(fixture.arch, loaded.module);
   return loaded;
 }
 

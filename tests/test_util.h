@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "reference/environment.h"
-#include "reference/module_info.h"
+#include "spec/environment.h"
+#include "spec/module_info.h"
 #include "spec/arch.h"
 
 namespace wasmcache::testing {
@@ -36,8 +36,8 @@ struct LoadedFixture {
   Fixture fixture;
   std::vector<uint8_t> wire;
   std::vector<uint8_t> cache;
-  reference::ModuleInfo module;
-  reference::Environment env;
+  ModuleInfo module;
+  Environment env;
 };
 LoadedFixture LoadFixture(const Fixture& fixture);
 LoadedFixture LoadCommitted(const std::string& name);  // "x64/calls"

@@ -21,8 +21,8 @@
 #include "reference/cache_parser.h"
 #include "reference/code_manager.h"
 #include "reference/deserializer.h"
-#include "reference/environment.h"
-#include "reference/module_info.h"
+#include "spec/environment.h"
+#include "spec/module_info.h"
 #include "reference/native_module.h"
 #include "reference/serializer.h"
 #include "spec/layout.h"
@@ -35,9 +35,9 @@ namespace {
 using Bytes = std::vector<uint8_t>;
 using absl::StatusCode;
 using reference::CodeManager;
-using reference::Environment;
+using wasmcache::Environment;
 using reference::FunctionState;
-using reference::ModuleInfo;
+using wasmcache::ModuleInfo;
 using reference::NativeModule;
 using reference::ParsedCache;
 using wasmcache::testing::LoadCommitted;

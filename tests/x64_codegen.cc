@@ -35,7 +35,7 @@ std::array<absl::Span<const uint8_t>, kNumCodeParts> GeneratedCode::parts()
 }
 
 absl::StatusOr<reference::CompiledCode> GeneratedCode::Prepare(
-    const reference::ModuleInfo& module, const reference::Environment& env,
+    const ModuleInfo& module, const Environment& env,
     reference::ForDebugging for_debugging) const {
   return reference::PrepareCompiledCode(module, env, index, header, parts(),
                                         for_debugging);
@@ -306,9 +306,9 @@ GeneratedCode Assembler::Finish(uint32_t function_index, uint8_t tier) {
 
 // --- Environment -------------------------------------------------------------
 
-reference::Environment HostEnvironment(const reference::ModuleInfo& module) {
-  reference::Environment env =
-      reference::DefaultEnvironment(Arch::kX64, module);
+Environment HostEnvironment(const ModuleInfo& module) {
+  Environment env =
+      DefaultEnvironment(Arch::kX64, module);
   env.external_reference_addresses.resize(env.num_external_references);
   for (uint32_t i = 0; i < env.num_external_references; ++i) {
     env.external_reference_addresses[i] =
@@ -321,7 +321,7 @@ reference::Environment HostEnvironment(const reference::ModuleInfo& module) {
   return env;
 }
 
-void SetExternalReference(reference::Environment& env, uint32_t index,
+void SetExternalReference(Environment& env, uint32_t index,
                           uint64_t address) {
   if (index >= env.external_reference_addresses.size()) {
     Misuse("external reference index out of range");
@@ -334,7 +334,7 @@ void SetExternalReference(reference::Environment& env, uint32_t index,
   env.external_reference_addresses[index] = address;
 }
 
-uint32_t FarSlotOfBuiltin(const reference::Environment& env,
+uint32_t FarSlotOfBuiltin(const Environment& env,
                           uint32_t builtin_id) {
   auto it = std::find(env.far_slot_builtins.begin(),
                       env.far_slot_builtins.end(), builtin_id);
@@ -342,12 +342,12 @@ uint32_t FarSlotOfBuiltin(const reference::Environment& env,
   return static_cast<uint32_t>(it - env.far_slot_builtins.begin());
 }
 
-void SetBuiltinEntry(reference::Environment& env, uint32_t builtin_id,
+void SetBuiltinEntry(Environment& env, uint32_t builtin_id,
                      uint64_t address) {
   env.builtin_entries.at(FarSlotOfBuiltin(env, builtin_id)) = address;
 }
 
-GlobalHeader GlobalHeaderFor(const reference::Environment& env) {
+GlobalHeader GlobalHeaderFor(const Environment& env) {
   std::array<uint32_t, kNumHeaderWords> words{};
   for (int i = 0; i < kNumHeaderWords; ++i) {
     words[i] = env.expected_header[i].value_or(0);

@@ -52,8 +52,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "reference/environment.h"
-#include "reference/module_info.h"
+#include "spec/environment.h"
+#include "spec/module_info.h"
 #include "reference/native_module.h"
 #include "reference/reloc_stream.h"
 #include "spec/layout.h"
@@ -116,7 +116,7 @@ struct GeneratedCode {
   // PrepareCompiledCode on this code. The result points into this object,
   // which must outlive its use (AddCompiledCode).
   absl::StatusOr<reference::CompiledCode> Prepare(
-      const reference::ModuleInfo& module, const reference::Environment& env,
+      const ModuleInfo& module, const Environment& env,
       reference::ForDebugging for_debugging =
           reference::ForDebugging::kNotForDebugging) const;
 };
@@ -214,19 +214,19 @@ constexpr bool kCanExecute =
 // V8 13.6's x64 environment for `module` with dummy host addresses: every
 // external reference and builtin entry distinct and unmapped (calling an
 // entry the test did not set faults).
-reference::Environment HostEnvironment(const reference::ModuleInfo& module);
+Environment HostEnvironment(const ModuleInfo& module);
 // External reference `index` is `address` (must stay distinct).
-void SetExternalReference(reference::Environment& env, uint32_t index,
+void SetExternalReference(Environment& env, uint32_t index,
                           uint64_t address);
 // Far slot index of `builtin_id` (which must have one).
-uint32_t FarSlotOfBuiltin(const reference::Environment& env,
+uint32_t FarSlotOfBuiltin(const Environment& env,
                           uint32_t builtin_id);
 // The far slot of `builtin_id` jumps to `address`.
-void SetBuiltinEntry(reference::Environment& env, uint32_t builtin_id,
+void SetBuiltinEntry(Environment& env, uint32_t builtin_id,
                      uint64_t address);
 // A global header whose words match what `env` expects (zero where it
 // only records), for modules built without a cache.
-GlobalHeader GlobalHeaderFor(const reference::Environment& env);
+GlobalHeader GlobalHeaderFor(const Environment& env);
 
 template <class F>
 uint64_t AddressOf(F* function) {

@@ -41,8 +41,8 @@
 namespace wasmcache {
 namespace {
 
-using reference::Environment;
-using reference::ModuleInfo;
+using wasmcache::Environment;
+using wasmcache::ModuleInfo;
 
 struct Options {
   std::string command;
@@ -330,9 +330,9 @@ int Run(const Options& options) {
   if (!wire) return Usage("cannot read " + options.wasm_path);
   auto cache = ReadFile(options.cache_path);
   if (!cache) return Usage("cannot read " + options.cache_path);
-  absl::StatusOr<ModuleInfo> module = reference::DecodeModuleInfo(*wire);
+  absl::StatusOr<ModuleInfo> module = DecodeModuleInfo(*wire);
   if (!module.ok()) return Fail(module.status());
-  Environment env = reference::DefaultEnvironment(*options.arch, *module);
+  Environment env = DefaultEnvironment(*options.arch, *module);
   if (absl::Status s = ApplyHeaderOptions(options, env); !s.ok()) {
     return Usage(std::string(s.message()));
   }

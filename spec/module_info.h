@@ -11,8 +11,8 @@
 // truncation is kOutOfRange, anything else malformed kDataLoss, a count over
 // V8's limits kResourceExhausted.
 
-#ifndef WASMCACHE_REFERENCE_MODULE_INFO_H_
-#define WASMCACHE_REFERENCE_MODULE_INFO_H_
+#ifndef WASMCACHE_SPEC_MODULE_INFO_H_
+#define WASMCACHE_SPEC_MODULE_INFO_H_
 
 #include <cstdint>
 #include <vector>
@@ -20,7 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
-namespace wasmcache::reference {
+namespace wasmcache {
 
 // V8's limits (wasm-limits.h).
 inline constexpr uint32_t kMaxTypes = 1'000'000;
@@ -48,6 +48,6 @@ struct ModuleInfo {
 
 absl::StatusOr<ModuleInfo> DecodeModuleInfo(absl::Span<const uint8_t> wire);
 
-}  // namespace wasmcache::reference
+}  // namespace wasmcache
 
-#endif  // WASMCACHE_REFERENCE_MODULE_INFO_H_
+#endif  // WASMCACHE_SPEC_MODULE_INFO_H_

@@ -1,13 +1,13 @@
-#include "reference/module_info.h"
+#include "spec/module_info.h"
 
 #include <map>
 #include <string>
 
 #include "absl/strings/str_format.h"
-#include "reference/wire_reader.h"
+#include "spec/wire_reader.h"
 #include "spec/errors.h"
 
-namespace wasmcache::reference {
+namespace wasmcache {
 namespace {
 
 constexpr uint8_t kTypeSection = 1;
@@ -278,4 +278,4 @@ absl::StatusOr<ModuleInfo> DecodeModuleInfo(absl::Span<const uint8_t> wire) {
   return info;
 }
 
-}  // namespace wasmcache::reference
+}  // namespace wasmcache

@@ -16,8 +16,8 @@
 // have (builtin entry points, external references): any injective choice
 // relocates and un-relocates to the same bytes.
 
-#ifndef WASMCACHE_REFERENCE_ENVIRONMENT_H_
-#define WASMCACHE_REFERENCE_ENVIRONMENT_H_
+#ifndef WASMCACHE_SPEC_ENVIRONMENT_H_
+#define WASMCACHE_SPEC_ENVIRONMENT_H_
 
 #include <array>
 #include <cstdint>
@@ -26,11 +26,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "reference/module_info.h"
+#include "spec/module_info.h"
 #include "spec/arch.h"
 #include "spec/layout.h"
 
-namespace wasmcache::reference {
+namespace wasmcache {
 
 struct Environment {
   Arch arch = Arch::kX64;
@@ -104,6 +104,6 @@ Environment DefaultEnvironment(Arch arch, const ModuleInfo& module);
 absl::Status ValidateEnvironment(const Environment& env,
                                  const ModuleInfo& module);
 
-}  // namespace wasmcache::reference
+}  // namespace wasmcache
 
-#endif  // WASMCACHE_REFERENCE_ENVIRONMENT_H_
+#endif  // WASMCACHE_SPEC_ENVIRONMENT_H_

@@ -1,6 +1,6 @@
-#include "reference/wire_reader.h"
+#include "spec/wire_reader.h"
 
-namespace wasmcache::reference {
+namespace wasmcache {
 namespace {
 
 constexpr uint8_t kRefNull = 0x63;
@@ -77,4 +77,4 @@ absl::Status ReadLimits(WireReader& r) {
   return absl::OkStatus();
 }
 
-}  // namespace wasmcache::reference
+}  // namespace wasmcache

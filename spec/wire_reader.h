@@ -7,8 +7,8 @@
 // window's end is kOutOfRange (truncated) or kDataLoss (a field overrunning
 // the section that declared its size), as the window was made.
 
-#ifndef WASMCACHE_REFERENCE_WIRE_READER_H_
-#define WASMCACHE_REFERENCE_WIRE_READER_H_
+#ifndef WASMCACHE_SPEC_WIRE_READER_H_
+#define WASMCACHE_SPEC_WIRE_READER_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -21,7 +21,7 @@
 #include "absl/types/span.h"
 #include "spec/errors.h"
 
-namespace wasmcache::reference {
+namespace wasmcache {
 
 // Reads [offset, end) of the wire bytes.
 class WireReader {
@@ -137,6 +137,6 @@ absl::Status SkipValueType(WireReader& r);
 // Table or memory limits (flags, minimum, maximum, page size).
 absl::Status ReadLimits(WireReader& r);
 
-}  // namespace wasmcache::reference
+}  // namespace wasmcache
 
-#endif  // WASMCACHE_REFERENCE_WIRE_READER_H_
+#endif  // WASMCACHE_SPEC_WIRE_READER_H_

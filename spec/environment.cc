@@ -1,4 +1,4 @@
-#include "reference/environment.h"
+#include "spec/environment.h"
 
 #include <algorithm>
 
@@ -6,7 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "spec/v8_tables.h"
 
-namespace wasmcache::reference {
+namespace wasmcache {
 
 Environment DefaultEnvironment(Arch arch, const ModuleInfo& module) {
   Environment env;
@@ -89,4 +89,4 @@ absl::Status ValidateEnvironment(const Environment& env,
   return absl::OkStatus();
 }
 
-}  // namespace wasmcache::reference
+}  // namespace wasmcache
