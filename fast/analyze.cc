@@ -1,0 +1,194 @@
+#include "fast/analyze.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_format.h"
+#include "fast/check/safepoints.h"
+#include "fast/reloc_info.h"
+#include "spec/errors.h"
+#include "spec/reloc_mode.h"
+
+namespace wasmcache::fast {
+namespace {
+
+absl::Status RelocError(uint64_t offset, std::string what) {
+  return MalformedError(section::kReloc, what, offset);
+}
+
+// What a decoded entry is, by mode number.
+enum ModeClass : uint8_t { kRejected, kUnusedHere, kPassive, kPatched };
+
+}  // namespace
+
+AnalysisContext::AnalysisContext(const ModuleInfo& m, const Environment& e)
+    : module(m), env(e), ops(OpsOf(e.arch)), traits(TraitsOf(e.arch)) {
+  uint32_t max_id = 0;
+  for (uint32_t id : env.far_slot_builtins) max_id = std::max(max_id, id);
+  far_slot_of_builtin.assign(env.far_slot_builtins.empty() ? 0 : max_id + 1,
+                             -1);
+  for (uint32_t s = 0; s < env.far_slot_builtins.size(); ++s) {
+    far_slot_of_builtin[env.far_slot_builtins[s]] = static_cast<int32_t>(s);
+  }
+}
+
+namespace {
+
+// Checks a tag against the module and environment; fills far_slot.
+bool CheckTag(const AnalysisContext& ctx, uint32_t code_size, Site& site,
+              std::string* what) {
+  const uint64_t tag = site.tag;
+  const uint32_t imported = ctx.module.num_imported_functions;
+  switch (site.mode) {
+    case RelocMode::kWasmCall:
+    case RelocMode::kWasmCodePointerTableEntry:
+      if (tag >= imported && tag < ctx.module.num_functions()) return true;
+      *what = absl::StrFormat("function index %d is not a declared function",
+                              tag);
+      return false;
+    case RelocMode::kWasmStubCall:
+      if (tag < ctx.far_slot_of_builtin.size() &&
+          ctx.far_slot_of_builtin[tag] >= 0) {
+        site.far_slot = static_cast<uint32_t>(ctx.far_slot_of_builtin[tag]);
+        return true;
+      }
+      *what = absl::StrFormat("builtin %d has no far jump-table slot", tag);
+      return false;
+    case RelocMode::kExternalReference:
+      if (tag < ctx.env.num_external_references) return true;
+      *what = absl::StrFormat("external reference %d outside the table of %d",
+                              tag, ctx.env.num_external_references);
+      return false;
+    case RelocMode::kWasmCanonicalSigId:
+      if (tag < ctx.module.num_types() && ctx.module.is_signature[tag]) {
+        return true;
+      }
+      *what = absl::StrFormat("type index %d is not a function signature",
+                              tag);
+      return false;
+    case RelocMode::kInternalReference:
+    case RelocMode::kInternalReferenceEncoded:
+      if (tag < code_size) return true;
+      *what = absl::StrFormat("internal offset 0x%x outside the code", tag);
+      return false;
+    default:
+      *what = "mode is not patched";
+      return false;
+  }
+}
+
+// Sites may share bytes only when they are the same data field holding the
+// same tag for the same mode; the instruction read to find a pool slot must
+// not be patched by any site.
+absl::Status CheckOverlaps(const AnalysisContext& ctx,
+                           std::vector<Site>& sites, uint64_t code_offset) {
+  if (sites.size() < 2 &&
+      (sites.empty() || sites[0].reader_size == 0)) {
+    // One site can still overlap its own reader; handled below otherwise.
+    return absl::OkStatus();
+  }
+  std::vector<const Site*> order(sites.size());
+  for (size_t i = 0; i < sites.size(); ++i) order[i] = &sites[i];
+  auto key_less = [](const Site* a, const Site* b) {
+    return a->field_offset != b->field_offset
+               ? a->field_offset < b->field_offset
+               : a->field_size < b->field_size;
+  };
+  if (!std::is_sorted(order.begin(), order.end(), key_less)) {
+    std::sort(order.begin(), order.end(), key_less);
+  }
+  // Largest field end among the first k sites, for the reader check.
+  std::vector<uint64_t> max_end(order.size());
+  uint64_t running = 0;
+  for (size_t i = 0; i < order.size(); ++i) {
+    running = std::max<uint64_t>(
+        running, uint64_t{order[i]->field_offset} + order[i]->field_size);
+    max_end[i] = running;
+  }
+  for (const Site& reader : sites) {
+    if (reader.reader_size == 0) continue;
+    const uint64_t lo = reader.pc;
+    const uint64_t hi = lo + reader.reader_size;
+    // Sites whose field starts before hi; does any end after lo?
+    const size_t k = static_cast<size_t>(
+        std::lower_bound(order.begin(), order.end(), hi,
+                         [](const Site* s, uint64_t v) {
+                           return s->field_offset < v;
+                         }) -
+        order.begin());
+    if (k > 0 && max_end[k - 1] > lo) {
+      return RelocError(code_offset + reader.pc,
+                        absl::StrFormat("%s at pc 0x%x: its instruction is "
+                                        "patched by another site",
+                                        RelocModeName(reader.mode), reader.pc));
+    }
+  }
+  for (size_t i = 1; i < order.size(); ++i) {
+    const Site& a = *order[i - 1];
+    const Site& b = *order[i];
+    if (a.field_offset == b.field_offset && a.field_size == b.field_size &&
+        a.form == b.form && a.mode == b.mode && a.tag == b.tag &&
+        ctx.ops.is_data_form(a.form)) {
+      continue;
+    }
+    if (uint64_t{b.field_offset} < uint64_t{a.field_offset} + a.field_size) {
+      return RelocError(code_offset + b.field_offset,
+                        absl::StrFormat("%s at pc 0x%x patches bytes of %s at "
+                                        "pc 0x%x",
+                                        RelocModeName(b.mode), b.pc,
+                                        RelocModeName(a.mode), a.pc));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status AnalyzeFunction(const AnalysisContext& ctx,
+                             const FunctionCode& fn,
+                             std::vector<Site>& sites) {
+  sites.clear();
+  const uint32_t size =
+      static_cast<uint32_t>(fn.header->instructions_size);
+  const uint32_t cpo =
+      static_cast<uint32_t>(fn.header->constant_pool_offset);
+  const ArchOps& ops = ctx.ops;
+
+  WASMCACHE_RETURN_IF_ERROR(DecodeRelocInfo(
+      fn.reloc_info, static_cast<size_t>(fn.header->reloc_info_size), size,
+      fn.reloc_offset, [&](RelocMode mode, uint64_t pc) -> absl::Status {
+    const uint64_t at = fn.instructions_offset + pc;
+    if (!IsAllowedInWasmCode(mode)) {
+      return RelocError(at, absl::StrFormat("mode %s is not allowed in wasm "
+                                            "code",
+                                            RelocModeName(mode)));
+    }
+    if (!ops.mode_used(mode)) {
+      return RelocError(at, absl::StrFormat("mode %s is not used on %s",
+                                            RelocModeName(mode),
+                                            ctx.traits.name));
+    }
+    if (!IsSerializerPatched(mode)) return absl::OkStatus();
+    Site site;
+    const char* why = nullptr;
+    if (!ops.locate(fn.instructions, size, static_cast<uint32_t>(pc), mode,
+                    cpo, &site, &why)) {
+      return RelocError(at, absl::StrFormat("%s at pc 0x%x: %s",
+                                            RelocModeName(mode), pc, why));
+    }
+    site.tag = ops.read_tag(fn.instructions, site);
+    std::string what;
+    if (!CheckTag(ctx, size, site, &what)) {
+      return RelocError(fn.instructions_offset + site.field_offset,
+                        absl::StrFormat("%s at pc 0x%x: %s",
+                                        RelocModeName(mode), pc, what));
+    }
+    sites.push_back(site);
+    return absl::OkStatus();
+  }));
+  WASMCACHE_RETURN_IF_ERROR(
+      CheckOverlaps(ctx, sites, fn.instructions_offset));
+  return CheckSafepointTable(fn.instructions, size, *fn.header, ctx.env.arch,
+                             fn.instructions_offset);
+}
+
+}  // namespace wasmcache::fast

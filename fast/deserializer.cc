@@ -1,0 +1,849 @@
+#include "fast/deserializer.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <mutex>
+
+#include "absl/strings/str_format.h"
+#include "fast/analyze.h"
+#include "fast/memory.h"
+#include "spec/errors.h"
+#include "spec/v8_tables.h"
+
+namespace wasmcache::fast {
+namespace {
+
+uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+uint64_t PageSize() {
+  static const uint64_t size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+// --- Pass 1: the structure ---------------------------------------------------
+
+// Sequential reads with bounds checks; a read past the end is kOutOfRange.
+class Cursor {
+ public:
+  Cursor(absl::Span<const uint8_t> bytes, ByteOrder order, uint32_t word)
+      : data_(bytes.data()), size_(bytes.size()), order_(order), word_(word) {}
+
+  uint64_t offset() const { return pos_; }
+  uint64_t remaining() const { return size_ - pos_; }
+  const uint8_t* here() const { return data_ + pos_; }
+
+  absl::Status Need(uint64_t n, std::string_view section,
+                    std::string_view what) const {
+    if (n <= size_ - pos_) return absl::OkStatus();
+    return TruncatedError(section,
+                          absl::StrFormat("input ends inside %s (%d bytes "
+                                          "needed, %d left)",
+                                          what, n, size_ - pos_),
+                          pos_);
+  }
+  uint8_t U8() { return data_[pos_++]; }
+  uint32_t U32() {
+    const uint32_t v = Load32(data_ + pos_, order_);
+    pos_ += 4;
+    return v;
+  }
+  uint64_t Word() {
+    const uint64_t v =
+        word_ == 8 ? Load64(data_ + pos_, order_) : Load32(data_ + pos_, order_);
+    pos_ += word_;
+    return v;
+  }
+  void Skip(uint64_t n) { pos_ += n; }
+
+ private:
+  const uint8_t* data_;
+  uint64_t size_;
+  uint64_t pos_ = 0;
+  ByteOrder order_;
+  uint32_t word_;
+};
+
+struct Record {
+  FunctionTag tag = FunctionTag::kLazy;
+  uint32_t code = 0;          // index among TurboFan records
+};
+
+struct CodeRecord {
+  uint32_t declared = 0;
+  CodeHeader header;
+  uint64_t instructions_offset = 0;  // file offsets
+  uint64_t metadata_offset = 0;      // of reloc info, parts 1..5 follow
+  uint64_t metadata_size = 0;
+  uint64_t arena_offset = 0;         // in the module's metadata arena
+  uint32_t space = 0;                // placement
+  uint64_t space_offset = 0;
+};
+
+struct Structure {
+  GlobalHeader header;
+  ModuleHeader module_header;
+  std::vector<Record> records;
+  std::vector<CodeRecord> codes;
+  std::vector<uint32_t> budgets;
+  uint64_t metadata_bytes = 0;
+  // The first structural error and the number of TurboFan records before
+  // it (the functions whose code must still be checked, since their errors
+  // come first in file order).
+  absl::Status error;
+  size_t codes_before_error = 0;
+};
+
+constexpr std::string_view kCodeHeaderFieldNames[] = {
+    "constant_pool_offset", "safepoint_table_offset", "handler_table_offset",
+    "code_comments_offset"};
+
+absl::Status CheckCodeHeader(const CodeHeader& h, uint64_t at,
+                             const ArchTraits& traits) {
+  auto field = [&](int i) { return at + 4 * i; };
+  for (int p = 0; p < kNumCodeParts; ++p) {
+    if (h.*kCodePartSizes[p] < 0) {
+      return MalformedError(section::kCodeHeader,
+                            absl::StrFormat("negative %s size %d",
+                                            kCodePartNames[p],
+                                            h.*kCodePartSizes[p]),
+                            field(8 + p));
+    }
+  }
+  if (static_cast<uint64_t>(h.instructions_size) > traits.max_code_space_size) {
+    return LimitError(section::kCodeHeader,
+                      absl::StrFormat("instructions size %d over the code "
+                                      "space",
+                                      h.instructions_size),
+                      field(8));
+  }
+  if (h.unpadded_binary_size < 0 ||
+      h.unpadded_binary_size > h.instructions_size) {
+    return MalformedError(section::kCodeHeader,
+                          absl::StrFormat("unpadded_binary_size %d outside "
+                                          "the instructions",
+                                          h.unpadded_binary_size),
+                          field(4));
+  }
+  const int32_t offsets[] = {h.constant_pool_offset, h.safepoint_table_offset,
+                             h.handler_table_offset, h.code_comments_offset};
+  for (int i = 0; i < 4; ++i) {
+    if (offsets[i] < 0 || offsets[i] > h.unpadded_binary_size) {
+      return MalformedError(section::kCodeHeader,
+                            absl::StrFormat("%s %d outside [0, %d]",
+                                            kCodeHeaderFieldNames[i],
+                                            offsets[i],
+                                            h.unpadded_binary_size),
+                            field(i));
+    }
+  }
+  if (h.stack_slots < 0 || h.ool_spills < 0) {
+    return MalformedError(section::kCodeHeader,
+                          "negative stack_slots or ool_spills",
+                          field(h.stack_slots < 0 ? 5 : 6));
+  }
+  if (h.kind != kWasmFunctionKind) {
+    return MalformedError(section::kCodeHeader,
+                          absl::StrFormat("kind %d is not a wasm function",
+                                          h.kind),
+                          field(14));
+  }
+  if (h.tier != kTierTurboFan) {
+    return MalformedError(section::kCodeHeader,
+                          absl::StrFormat("tier %d is not TurboFan", h.tier),
+                          field(15));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadModuleHeader(Cursor& c, const AnalysisContext& ctx,
+                              ModuleHeader& h, uint64_t* total_at) {
+  const uint32_t word = ctx.traits.word_size;
+  const auto section = section::kModuleHeader;
+  WASMCACHE_RETURN_IF_ERROR(
+      c.Need(ModuleHeaderFixedSize(word), section, "the module header"));
+  h.detected_features = c.U32();
+  *total_at = c.offset();
+  h.total_code_size = c.Word();
+  const uint64_t validated_at = c.offset();
+  h.all_functions_validated = c.U8();
+  const uint64_t imports_at = c.offset();
+  h.compile_time_imports = c.U32();
+  const uint64_t constants_at = c.offset();
+  const uint32_t length = c.U32();
+  WASMCACHE_RETURN_IF_ERROR(c.Need(length, section, "constants_module"));
+  h.constants_module.assign(reinterpret_cast<const char*>(c.here()), length);
+  c.Skip(length);
+  const uint32_t imported = ctx.module.num_imported_functions;
+  const uint64_t statuses_at = c.offset();
+  WASMCACHE_RETURN_IF_ERROR(c.Need(imported, section, "well_known_imports"));
+  h.well_known_imports.assign(c.here(), c.here() + imported);
+  c.Skip(imported);
+
+  if (h.total_code_size > ctx.env.max_module_code_size) {
+    return LimitError(section,
+                      absl::StrFormat("total code size %d over the limit",
+                                      h.total_code_size),
+                      *total_at);
+  }
+  if (h.all_functions_validated > 1) {
+    return MalformedError(section, "all_functions_validated is not a bool",
+                          validated_at);
+  }
+  if (h.compile_time_imports & ~v8_13_6::kCompileTimeImportMask) {
+    return MalformedError(section, "unknown compile-time import flags",
+                          imports_at);
+  }
+  if (h.compile_time_imports != ctx.env.compile_time_imports) {
+    return MismatchError(section,
+                         "compile-time imports differ from the environment's",
+                         imports_at);
+  }
+  if (h.constants_module != ctx.env.constants_module) {
+    return MismatchError(section,
+                         "constants module differs from the environment's",
+                         constants_at);
+  }
+  for (uint32_t i = 0; i < imported; ++i) {
+    if (h.well_known_imports[i] > v8_13_6::kMaxWellKnownImport) {
+      return MalformedError(section,
+                            absl::StrFormat("import %d has unknown well-known "
+                                            "status %d",
+                                            i, h.well_known_imports[i]),
+                            statuses_at + i);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Reads everything but the code. An error before the first function record
+// is returned; later ones are kept in Structure::error.
+absl::StatusOr<Structure> ReadStructure(absl::Span<const uint8_t> cache,
+                                        const AnalysisContext& ctx) {
+  const ArchTraits& t = ctx.traits;
+  Structure s;
+  Cursor c(cache, t.byte_order, t.word_size);
+  if (cache.empty()) return TruncatedError(section::kHeader, "empty input", 0);
+  WASMCACHE_RETURN_IF_ERROR(
+      c.Need(kGlobalHeaderSize, section::kHeader, "the header"));
+  s.header = {c.U32(), c.U32(), c.U32(), c.U32(), c.U32()};
+  const auto words = HeaderWords(s.header);
+  for (int i = 0; i < kNumHeaderWords; ++i) {
+    const auto& expected = ctx.env.expected_header[i];
+    if (expected.has_value() && *expected != words[i]) {
+      return MismatchError(section::kHeader,
+                           absl::StrFormat("%s is 0x%08x, expected 0x%08x",
+                                           kHeaderWordNames[i], words[i],
+                                           *expected),
+                           uint64_t{4} * i);
+    }
+  }
+  uint64_t total_at = 0;
+  WASMCACHE_RETURN_IF_ERROR(ReadModuleHeader(c, ctx, s.module_header,
+                                             &total_at));
+
+  const uint32_t n = ctx.module.num_declared_functions;
+  s.records.resize(n);
+  uint64_t code_total = 0;
+  auto fail = [&](absl::Status status) {
+    s.error = std::move(status);
+    s.codes_before_error = s.codes.size();
+    return s;
+  };
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint64_t record_at = c.offset();
+    if (c.remaining() == 0) {
+      return fail(TruncatedError(section::kFunction, "input ends before tag",
+                                 record_at));
+    }
+    const uint8_t tag = c.U8();
+    if (tag < static_cast<uint8_t>(FunctionTag::kLazy) ||
+        tag > static_cast<uint8_t>(FunctionTag::kTurboFan)) {
+      return fail(MalformedError(
+          section::kFunction,
+          absl::StrFormat("unknown tag %d for function %d", tag,
+                          ctx.module.num_imported_functions + i),
+          record_at));
+    }
+    s.records[i].tag = static_cast<FunctionTag>(tag);
+    if (s.records[i].tag != FunctionTag::kTurboFan) continue;
+
+    CodeRecord r;
+    r.declared = i;
+    const uint64_t header_at = c.offset();
+    if (absl::Status st = c.Need(kCodeHeaderSize - 1, section::kCodeHeader,
+                                 "the code header");
+        !st.ok()) {
+      return fail(std::move(st));
+    }
+    CodeHeader& h = r.header;
+    int32_t* const ints[] = {
+        &h.constant_pool_offset,  &h.safepoint_table_offset,
+        &h.handler_table_offset,  &h.code_comments_offset,
+        &h.unpadded_binary_size,  &h.stack_slots,
+        &h.ool_spills};
+    for (int32_t* field : ints) *field = static_cast<int32_t>(c.U32());
+    h.tagged_parameter_slots = c.U32();
+    for (int p = 0; p < kNumCodeParts; ++p) {
+      h.*kCodePartSizes[p] = static_cast<int32_t>(c.U32());
+    }
+    h.kind = c.U32();
+    h.tier = c.U8();
+    if (absl::Status st = CheckCodeHeader(h, header_at, t); !st.ok()) {
+      return fail(std::move(st));
+    }
+    r.instructions_offset = c.offset();
+    for (int p = 0; p < kNumCodeParts; ++p) {
+      const uint64_t size = static_cast<uint32_t>(h.*kCodePartSizes[p]);
+      if (absl::Status st = c.Need(size, section::kCode, kCodePartNames[p]);
+          !st.ok()) {
+        return fail(std::move(st));
+      }
+      if (p == 1) r.metadata_offset = c.offset();
+      if (p >= 1) r.metadata_size += size;
+      c.Skip(size);
+    }
+    r.arena_offset = s.metadata_bytes;
+    s.metadata_bytes += r.metadata_size;
+    code_total += static_cast<uint32_t>(h.instructions_size);
+    s.records[i].code = static_cast<uint32_t>(s.codes.size());
+    s.codes.push_back(r);
+  }
+  const uint64_t budgets_at = c.offset();
+  if (absl::Status st = c.Need(uint64_t{kTieringBudgetSize} * n,
+                               section::kTieringBudget, "the tiering budgets");
+      !st.ok()) {
+    return fail(std::move(st));
+  }
+  s.budgets.resize(n);
+  for (uint32_t i = 0; i < n; ++i) s.budgets[i] = c.U32();
+  (void)budgets_at;
+  if (c.remaining() != 0) {
+    return fail(MalformedError(section::kTrailer,
+                               absl::StrFormat("%d bytes after the tiering "
+                                               "budgets",
+                                               c.remaining()),
+                               c.offset()));
+  }
+  if (code_total != s.module_header.total_code_size) {
+    return fail(MalformedError(section::kModuleHeader,
+                               absl::StrFormat("total code size %d but the "
+                                               "functions hold %d",
+                                               s.module_header.total_code_size,
+                                               code_total),
+                               total_at));
+  }
+  if (s.codes.empty()) {
+    return fail(MalformedError(section::kFunction,
+                               "no TurboFan function (V8 never writes such a "
+                               "cache)",
+                               kGlobalHeaderSize));
+  }
+  return s;
+}
+
+// --- Batches -----------------------------------------------------------------
+
+struct Batch {
+  size_t first = 0;  // TurboFan record indices [first, end)
+  size_t end = 0;
+};
+
+std::vector<Batch> MakeBatches(const Structure& s, size_t count, int threads) {
+  uint64_t total = 0;
+  for (size_t i = 0; i < count; ++i) {
+    total += static_cast<uint32_t>(s.codes[i].header.instructions_size);
+  }
+  // Enough batches to balance the threads, each with enough code to make
+  // a task worth its scheduling.
+  const uint64_t target =
+      std::max<uint64_t>(64 * 1024, total / (uint64_t{16} * threads));
+  std::vector<Batch> batches;
+  Batch b;
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < count; ++i) {
+    bytes += static_cast<uint32_t>(s.codes[i].header.instructions_size);
+    if (bytes >= target) {
+      b.end = i + 1;
+      batches.push_back(b);
+      b.first = i + 1;
+      bytes = 0;
+    }
+  }
+  if (b.first < count) {
+    b.end = count;
+    batches.push_back(b);
+  }
+  return batches;
+}
+
+// The first error of each batch; the earliest batch's wins.
+class FirstError {
+ public:
+  explicit FirstError(size_t batches) : errors_(batches) {}
+  void Set(size_t batch, absl::Status status) {
+    errors_[batch] = std::move(status);
+    size_t current = first_.load(std::memory_order_relaxed);
+    while (batch < current &&
+           !first_.compare_exchange_weak(current, batch,
+                                         std::memory_order_relaxed)) {
+    }
+  }
+  // Batches after a failed one need not run.
+  bool Skip(size_t batch) const {
+    return batch > first_.load(std::memory_order_relaxed);
+  }
+  absl::Status Get() const {
+    const size_t first = first_.load();
+    return first < errors_.size() ? errors_[first] : absl::OkStatus();
+  }
+
+ private:
+  std::vector<absl::Status> errors_;
+  std::atomic<size_t> first_{SIZE_MAX};
+};
+
+FunctionCode CodeOf(absl::Span<const uint8_t> cache, const CodeRecord& r) {
+  return {&r.header, cache.data() + r.instructions_offset,
+          cache.data() + r.metadata_offset, r.instructions_offset,
+          r.metadata_offset};
+}
+
+ThreadPool& PoolOf(const LoadOptions& options) {
+  return options.pool != nullptr ? *options.pool : DefaultPool();
+}
+
+int ThreadsOf(const LoadOptions& options) {
+  const int size = PoolOf(options).size();
+  return options.max_threads <= 0 ? size : std::min(size, options.max_threads);
+}
+
+// Checks the code of the first `count` TurboFan records in parallel.
+absl::Status AnalyzeOnly(absl::Span<const uint8_t> cache,
+                         const AnalysisContext& ctx, const Structure& s,
+                         size_t count, const LoadOptions& options) {
+  const int threads = ThreadsOf(options);
+  const std::vector<Batch> batches = MakeBatches(s, count, threads);
+  FirstError error(batches.size());
+  PoolOf(options).Run(
+      batches.size(),
+      [&](size_t b, int) {
+        if (error.Skip(b)) return;
+        std::vector<Site> sites;
+        for (size_t i = batches[b].first; i < batches[b].end; ++i) {
+          absl::Status st = AnalyzeFunction(ctx, CodeOf(cache, s.codes[i]),
+                                            sites);
+          if (!st.ok()) {
+            error.Set(b, std::move(st));
+            return;
+          }
+        }
+      },
+      threads);
+  return error.Get();
+}
+
+}  // namespace
+
+// --- Loading -----------------------------------------------------------------
+
+// Builds a NativeModule (a friend of it and of the code manager).
+class Loader {
+ public:
+  Loader(CodeManager& manager, absl::Span<const uint8_t> cache,
+         const AnalysisContext& ctx, Structure& s, const LoadOptions& options)
+      : manager_(manager), cache_(cache), ctx_(ctx), s_(s),
+        options_(options), t_(ctx.traits) {}
+
+  // Reserves and places; kResourceExhausted when space cannot be had.
+  absl::Status Plan();
+  // Copies, relocates and checks all code; writes the tables.
+  absl::Status Load();
+  std::unique_ptr<NativeModule> Publish();
+
+ private:
+  struct TableLayout {
+    uint64_t near_offset, far_offset, lazy_offset, end;
+  };
+  TableLayout Tables(bool with_lazy) const;
+  absl::Status Reserve(uint64_t size, CodeSpaceInfo& space);
+  absl::Status LoadFunction(const CodeRecord& r, std::vector<Site>& sites);
+  void WriteTables(CodeSpaceInfo& space);
+  uint64_t FunctionTarget(uint32_t declared) const;
+
+  CodeManager& manager_;
+  absl::Span<const uint8_t> cache_;
+  const AnalysisContext& ctx_;
+  Structure& s_;
+  const LoadOptions& options_;
+  const ArchTraits& t_;
+  std::unique_ptr<NativeModule> module_;
+};
+
+Loader::TableLayout Loader::Tables(bool with_lazy) const {
+  const uint32_t n = ctx_.module.num_declared_functions;
+  const uint64_t far_slots =
+      ctx_.env.far_slot_builtins.size() +
+      (t_.far_jumps_between_code_spaces ? n : 0);
+  TableLayout l;
+  l.near_offset = 0;
+  l.far_offset = AlignUp(JumpTableSize(t_, n), t_.code_alignment);
+  l.lazy_offset =
+      AlignUp(l.far_offset + far_slots * t_.far_jump_table_slot_size,
+              t_.code_alignment);
+  l.end = AlignUp(
+      l.lazy_offset + (with_lazy ? uint64_t{n} * t_.lazy_compile_slot_size : 0),
+      t_.code_alignment);
+  return l;
+}
+
+absl::Status Loader::Reserve(uint64_t size, CodeSpaceInfo& space) {
+  const int prot = PROT_READ | PROT_WRITE;
+  const int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+  void* base = MAP_FAILED;
+  if (t_.word_size == 8) {
+    base = mmap(nullptr, size, prot, flags, -1, 0);
+  } else {
+    // 32-bit targets hold addresses in 4 bytes: the space must lie below
+    // 4 GiB. Try hints from 256 MiB up.
+    for (uint64_t hint = uint64_t{256} << 20;
+         hint + size <= (uint64_t{1} << 32); hint += uint64_t{64} << 20) {
+      void* at = mmap(reinterpret_cast<void*>(hint), size, prot,
+                      flags | MAP_FIXED_NOREPLACE, -1, 0);
+      if (at == MAP_FAILED) continue;
+      if (reinterpret_cast<uintptr_t>(at) + size <= (uint64_t{1} << 32)) {
+        base = at;
+        break;
+      }
+      munmap(at, size);
+    }
+  }
+  if (base == MAP_FAILED) {
+    return LimitError(section::kCodeSpace,
+                      absl::StrFormat("cannot reserve %d bytes of code space",
+                                      size),
+                      0);
+  }
+  space.base = static_cast<uint8_t*>(base);
+  space.size = size;
+  manager_.reserved_.fetch_add(size);
+  return absl::OkStatus();
+}
+
+absl::Status Loader::Plan() {
+  const uint32_t n = ctx_.module.num_declared_functions;
+  const uint32_t builtins =
+      static_cast<uint32_t>(ctx_.env.far_slot_builtins.size());
+  module_.reset(new NativeModule(&manager_, ctx_.module, ctx_.env));
+  NativeModule& m = *module_;
+
+  uint64_t estimate = 0;
+  for (const CodeRecord& r : s_.codes) {
+    const uint64_t size =
+        AlignUp(static_cast<uint32_t>(r.header.instructions_size),
+                t_.code_alignment);
+    if (size > t_.max_code_space_size / 2) {
+      return LimitError(section::kCodeSpace,
+                        absl::StrFormat("function %d's code is over half a "
+                                        "code space",
+                                        ctx_.module.num_imported_functions +
+                                            r.declared),
+                        r.instructions_offset);
+    }
+    estimate += size;
+  }
+  const TableLayout first_tables = Tables(true);
+  const uint64_t lazy_bytes = uint64_t{n} * t_.lazy_compile_slot_size;
+  WASMCACHE_ASSIGN_OR_RETURN(
+      uint64_t size, CodeManager::ReservationSize(ctx_.env.arch,
+                                                  estimate + lazy_bytes, n,
+                                                  builtins, 0));
+  if (size < first_tables.end) {
+    return LimitError(section::kCodeSpace,
+                      "jump tables do not fit the code space", 0);
+  }
+  uint64_t reserved = 0;
+  auto open_space = [&](uint64_t bytes, bool first) -> absl::Status {
+    CodeSpaceInfo space;
+    WASMCACHE_RETURN_IF_ERROR(Reserve(bytes, space));
+    m.spaces_.push_back(space);  // owned from here on (unmapped by ~)
+    const TableLayout l = Tables(first);
+    CodeSpaceInfo& added = m.spaces_.back();
+    added.near_offset = l.near_offset;
+    added.far_offset = l.far_offset;
+    added.lazy_offset = l.lazy_offset;
+    added.has_lazy_table = first;
+    added.used = l.end;
+    reserved += bytes;
+    return absl::OkStatus();
+  };
+  WASMCACHE_RETURN_IF_ERROR(open_space(size, true));
+  uint64_t remaining = estimate;
+  for (CodeRecord& r : s_.codes) {
+    const uint64_t bytes =
+        AlignUp(static_cast<uint32_t>(r.header.instructions_size),
+                t_.code_alignment);
+    if (m.spaces_.back().used + bytes > m.spaces_.back().size) {
+      WASMCACHE_ASSIGN_OR_RETURN(
+          uint64_t next, CodeManager::ReservationSize(ctx_.env.arch, remaining,
+                                                      n, builtins, reserved));
+      if (next < Tables(false).end + bytes) {
+        return LimitError(section::kCodeSpace,
+                          "a function does not fit a fresh code space",
+                          r.instructions_offset);
+      }
+      WASMCACHE_RETURN_IF_ERROR(open_space(next, false));
+    }
+    CodeSpaceInfo& space = m.spaces_.back();
+    r.space = static_cast<uint32_t>(m.spaces_.size() - 1);
+    r.space_offset = space.used;
+    space.used += bytes;
+    remaining -= bytes;
+  }
+  uint64_t committed = 0;
+  for (const CodeSpaceInfo& space : m.spaces_) {
+    committed += AlignUp(space.used, PageSize());
+  }
+  if (!manager_.Commit(committed)) {
+    // Nothing committed: the destructor must not release it.
+    for (CodeSpaceInfo& space : m.spaces_) space.used = 0;
+    return LimitError(section::kCodeSpace,
+                      "over the committed code-space limit", 0);
+  }
+  return absl::OkStatus();
+}
+
+uint64_t Loader::FunctionTarget(uint32_t declared) const {
+  const NativeModule& m = *module_;
+  const Record& rec = s_.records[declared];
+  if (rec.tag != FunctionTag::kTurboFan) return m.lazy_slot(declared);
+  const CodeRecord& r = s_.codes[rec.code];
+  return m.spaces_[r.space].start() + r.space_offset;
+}
+
+void Loader::WriteTables(CodeSpaceInfo& space) {
+  const NativeModule& m = *module_;
+  const ArchOps& ops = ctx_.ops;
+  const uint32_t n = ctx_.module.num_declared_functions;
+  const uint32_t builtins =
+      static_cast<uint32_t>(ctx_.env.far_slot_builtins.size());
+  const uint64_t base = space.start();
+  for (uint32_t s = 0; s < builtins; ++s) {
+    const uint64_t at = m.far_slot(space, s);
+    ops.write_far_slot(space.base + (at - base), at, ctx_.env.BuiltinEntry(s));
+  }
+  const uint32_t function_far_slots = t_.far_jumps_between_code_spaces ? n : 0;
+  for (uint32_t i = 0; i < function_far_slots; ++i) {
+    const uint64_t at = m.far_slot(space, builtins + i);
+    ops.write_far_slot(space.base + (at - base), at, at);
+  }
+  if (space.has_lazy_table) {
+    uint32_t lazy_builtin = 0;
+    while (lazy_builtin < builtins &&
+           ctx_.env.far_slot_builtins[lazy_builtin] !=
+               ctx_.env.lazy_compile_builtin) {
+      ++lazy_builtin;
+    }
+    const uint64_t lazy_target = m.far_slot(space, lazy_builtin);
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint64_t at = base + space.lazy_offset +
+                          uint64_t{i} * t_.lazy_compile_slot_size;
+      ops.write_lazy_slot(space.base + (at - base), at,
+                          ctx_.module.num_imported_functions + i, lazy_target);
+    }
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint64_t target = FunctionTarget(i);
+    const uint64_t at = m.near_slot(space, i);
+    if (ops.write_near_slot(space.base + (at - base), at, target)) continue;
+    const uint64_t far = m.far_slot(space, builtins + i);
+    ops.write_far_slot(space.base + (far - base), far, target);
+    ops.write_near_slot(space.base + (at - base), at, far);
+  }
+}
+
+absl::Status Loader::LoadFunction(const CodeRecord& r,
+                                  std::vector<Site>& sites) {
+  const FunctionCode fn = CodeOf(cache_, r);
+  WASMCACHE_RETURN_IF_ERROR(AnalyzeFunction(ctx_, fn, sites));
+  NativeModule& m = *module_;
+  const CodeSpaceInfo& space = m.spaces_[r.space];
+  uint8_t* const code = space.base + r.space_offset;
+  const uint64_t address = space.start() + r.space_offset;
+  const uint32_t size = static_cast<uint32_t>(r.header.instructions_size);
+  std::memcpy(code, fn.instructions, size);
+  std::memcpy(m.metadata_.get() + r.arena_offset, fn.reloc_info,
+              r.metadata_size);
+  const uint32_t imported = ctx_.module.num_imported_functions;
+  const uint64_t near_table = space.start() + space.near_offset;
+  const uint64_t far_table = space.start() + space.far_offset;
+  const Environment& env = ctx_.env;
+  const ArchOps& ops = ctx_.ops;
+  for (const Site& site : sites) {
+    uint64_t target;
+    switch (site.mode) {
+      case RelocMode::kWasmCall:
+        target = near_table +
+                 JumpTableSlotOffset(t_, static_cast<uint32_t>(site.tag) -
+                                             imported);
+        break;
+      case RelocMode::kWasmStubCall:
+        target = far_table +
+                 uint64_t{site.far_slot} * t_.far_jump_table_slot_size;
+        break;
+      case RelocMode::kExternalReference:
+        target = env.ExternalReference(static_cast<uint32_t>(site.tag));
+        break;
+      case RelocMode::kWasmCanonicalSigId:
+        target = env.canonical_sig_ids[site.tag];
+        break;
+      case RelocMode::kWasmCodePointerTableEntry:
+        target = env.code_pointer_handles[site.tag - imported];
+        break;
+      default:  // internal references
+        target = address + site.tag;
+        break;
+    }
+    if (!ops.write_target(code, address, site, target)) {
+      return InternalError(
+          section::kCodeSpace,
+          absl::StrFormat("%s at pc 0x%x cannot reach 0x%x",
+                          RelocModeName(site.mode), site.pc, target),
+          r.instructions_offset + site.field_offset);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Loader::Load() {
+  NativeModule& m = *module_;
+  m.metadata_size_ = s_.metadata_bytes;
+  m.metadata_.reset(new uint8_t[std::max<uint64_t>(s_.metadata_bytes, 1)]);
+  const int threads = ThreadsOf(options_);
+  const std::vector<Batch> batches =
+      MakeBatches(s_, s_.codes.size(), threads);
+  FirstError error(batches.size());
+  // Task 0 writes the jump tables; tasks 1.. are the batches.
+  PoolOf(options_).Run(
+      batches.size() + 1,
+      [&](size_t task, int) {
+        if (task == 0) {
+          for (CodeSpaceInfo& space : m.spaces_) WriteTables(space);
+          return;
+        }
+        const size_t b = task - 1;
+        if (error.Skip(b)) return;
+        std::vector<Site> sites;
+        for (size_t i = batches[b].first; i < batches[b].end; ++i) {
+          absl::Status st = LoadFunction(s_.codes[i], sites);
+          if (!st.ok()) {
+            error.Set(b, std::move(st));
+            return;
+          }
+        }
+      },
+      threads);
+  return error.Get();
+}
+
+std::unique_ptr<NativeModule> Loader::Publish() {
+  NativeModule& m = *module_;
+  const uint32_t n = ctx_.module.num_declared_functions;
+  m.global_header_ = s_.header;
+  m.module_header_ = std::move(s_.module_header);
+  m.tiering_budgets_ = std::move(s_.budgets);
+  m.function_states_.resize(n);
+  m.code_of_declared_.assign(n, -1);
+  m.codes_.resize(s_.codes.size());
+  for (uint32_t i = 0; i < n; ++i) {
+    const Record& rec = s_.records[i];
+    m.function_states_[i] = rec.tag == FunctionTag::kLazy ? FunctionState::kLazy
+                            : rec.tag == FunctionTag::kEager
+                                ? FunctionState::kEager
+                                : FunctionState::kTurboFan;
+    if (rec.tag != FunctionTag::kTurboFan) continue;
+    const CodeRecord& r = s_.codes[rec.code];
+    WasmCode& code = m.codes_[rec.code];
+    code.module_ = &m;
+    code.index_ = ctx_.module.num_imported_functions + i;
+    code.header_ = r.header;
+    code.instructions_ = m.spaces_[r.space].base + r.space_offset;
+    code.metadata_ = m.metadata_.get() + r.arena_offset;
+    m.code_of_declared_[i] = static_cast<int32_t>(rec.code);
+    m.generated_code_size_ += static_cast<uint32_t>(r.header.instructions_size);
+  }
+  m.by_address_.reserve(m.codes_.size());
+  for (uint32_t c = 0; c < m.codes_.size(); ++c) {
+    m.by_address_.emplace_back(m.codes_[c].instruction_start(), c);
+  }
+  std::sort(m.by_address_.begin(), m.by_address_.end());
+  // Write access ends here: the code becomes read-execute, the rest of each
+  // reservation inaccessible.
+  for (const CodeSpaceInfo& space : m.spaces_) {
+    const uint64_t committed = AlignUp(space.used, PageSize());
+    __builtin___clear_cache(reinterpret_cast<char*>(space.base),
+                            reinterpret_cast<char*>(space.base + space.used));
+    mprotect(space.base, committed, PROT_READ | PROT_EXEC);
+    if (committed < space.size) {
+      mprotect(space.base + committed, space.size - committed, PROT_NONE);
+      madvise(space.base + committed, space.size - committed, MADV_DONTNEED);
+    }
+  }
+  manager_.Register(&m);
+  return std::move(module_);
+}
+
+absl::StatusOr<std::unique_ptr<NativeModule>> Deserialize(
+    CodeManager& manager, absl::Span<const uint8_t> cache,
+    const ModuleInfo& module, const Environment& env,
+    const LoadOptions& options) {
+  WASMCACHE_RETURN_IF_ERROR(ValidateEnvironment(env, module));
+  const AnalysisContext ctx(module, env);
+  WASMCACHE_ASSIGN_OR_RETURN(Structure s, ReadStructure(cache, ctx));
+  Loader loader(manager, cache, ctx, s, options);
+  absl::Status resources =
+      s.error.ok() ? loader.Plan() : absl::OkStatus();
+  if (!s.error.ok() || !resources.ok()) {
+    // The input decides first: errors in the code before the structural
+    // error, then the structural error, then the lack of resources.
+    const size_t count =
+        s.error.ok() ? s.codes.size() : s.codes_before_error;
+    WASMCACHE_RETURN_IF_ERROR(AnalyzeOnly(cache, ctx, s, count, options));
+    WASMCACHE_RETURN_IF_ERROR(s.error);
+    return resources;
+  }
+  if (absl::Status loaded = loader.Load(); !loaded.ok()) {
+    // A site out of reach (kInternal) is found while loading, but an input
+    // error anywhere in the code comes first, as in the reference.
+    if (loaded.code() != absl::StatusCode::kDataLoss) {
+      WASMCACHE_RETURN_IF_ERROR(
+          AnalyzeOnly(cache, ctx, s, s.codes.size(), options));
+    }
+    return loaded;
+  }
+  return loader.Publish();
+}
+
+absl::StatusOr<std::unique_ptr<NativeModule>> DeserializeWithWireBytes(
+    CodeManager& manager, absl::Span<const uint8_t> cache,
+    absl::Span<const uint8_t> wire_bytes, const Environment& env,
+    const LoadOptions& options) {
+  WASMCACHE_ASSIGN_OR_RETURN(ModuleInfo module, DecodeModuleInfo(wire_bytes));
+  return Deserialize(manager, cache, module, env, options);
+}
+
+absl::Status CheckCache(absl::Span<const uint8_t> cache,
+                        const ModuleInfo& module, const Environment& env,
+                        const LoadOptions& options) {
+  WASMCACHE_RETURN_IF_ERROR(ValidateEnvironment(env, module));
+  const AnalysisContext ctx(module, env);
+  WASMCACHE_ASSIGN_OR_RETURN(Structure s, ReadStructure(cache, ctx));
+  const size_t count = s.error.ok() ? s.codes.size() : s.codes_before_error;
+  WASMCACHE_RETURN_IF_ERROR(AnalyzeOnly(cache, ctx, s, count, options));
+  return s.error;
+}
+
+}  // namespace wasmcache::fast

@@ -1,0 +1,63 @@
+// Deserialization in the fast implementation: from cache bytes to a
+// published NativeModule, in parallel.
+//
+// 1. One sequential pass over the records reads every fixed field and
+//    checks the structure (headers, tags, sizes, bounds, budgets, trailer):
+//    it is all the sequential work there is, O(functions).
+// 2. Code space is reserved (read-write, never executable while written)
+//    and every TurboFan function gets its place: a prefix sum of aligned
+//    sizes.
+// 3. Batches of functions go to the thread pool. Each function's RelocInfo
+//    stream is decoded once: every site is located, its tag checked, the
+//    code copied to its place and the site relocated; then overlaps and the
+//    safepoint table are checked.
+// 4. The jump tables are written with their final targets, the code is
+//    made read-execute and the module is registered: published whole.
+//
+// Errors are those of the reference for the same input (spec/errors.h):
+// when several things are wrong, the one the reference meets first in file
+// order decides the code, whatever thread found it. Nothing is published
+// and nothing stays allocated on failure.
+
+#ifndef WASMCACHE_FAST_DESERIALIZER_H_
+#define WASMCACHE_FAST_DESERIALIZER_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "fast/module.h"
+#include "fast/thread_pool.h"
+#include "spec/environment.h"
+#include "spec/module_info.h"
+
+namespace wasmcache::fast {
+
+struct LoadOptions {
+  // Pool to run on (nullptr: DefaultPool()) and the most threads to use
+  // from it (0: all).
+  ThreadPool* pool = nullptr;
+  int max_threads = 0;
+};
+
+absl::StatusOr<std::unique_ptr<NativeModule>> Deserialize(
+    CodeManager& manager, absl::Span<const uint8_t> cache,
+    const ModuleInfo& module, const Environment& env,
+    const LoadOptions& options = {});
+
+// Decodes the module info from wire bytes, then deserializes.
+absl::StatusOr<std::unique_ptr<NativeModule>> DeserializeWithWireBytes(
+    CodeManager& manager, absl::Span<const uint8_t> cache,
+    absl::Span<const uint8_t> wire_bytes, const Environment& env,
+    const LoadOptions& options = {});
+
+// Every check of Deserialize, without loading: OK exactly when Deserialize
+// would succeed given enough code space.
+absl::Status CheckCache(absl::Span<const uint8_t> cache,
+                        const ModuleInfo& module, const Environment& env,
+                        const LoadOptions& options = {});
+
+}  // namespace wasmcache::fast
+
+#endif  // WASMCACHE_FAST_DESERIALIZER_H_

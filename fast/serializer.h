@@ -1,0 +1,43 @@
+// Serialization in the fast implementation: from a NativeModule back to
+// V8 13.6 cache bytes, in parallel, in the canonical form of spec/FORMAT.md
+// (the same bytes as the reference's serializer).
+//
+// Every record's size is known from its header, so a prefix sum gives each
+// function its offset; batches of functions are then written concurrently
+// into one buffer: the header, the instructions with every relocated site
+// turned back into its tag (the RelocInfo stream decoded once per
+// function), and the other parts.
+
+#ifndef WASMCACHE_FAST_SERIALIZER_H_
+#define WASMCACHE_FAST_SERIALIZER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "fast/deserializer.h"
+#include "fast/module.h"
+
+namespace wasmcache::fast {
+
+class Serializer {
+ public:
+  explicit Serializer(const NativeModule& module, LoadOptions options = {})
+      : module_(module), options_(options) {}
+
+  // Bytes Serialize() writes.
+  size_t Measure() const;
+  // kFailedPrecondition if the module has no TurboFan code.
+  absl::StatusOr<std::vector<uint8_t>> Serialize() const;
+  // Writes into `out`, which must hold exactly Measure() bytes.
+  absl::Status SerializeInto(absl::Span<uint8_t> out) const;
+
+ private:
+  const NativeModule& module_;
+  LoadOptions options_;
+};
+
+}  // namespace wasmcache::fast
+
+#endif  // WASMCACHE_FAST_SERIALIZER_H_
