@@ -251,9 +251,9 @@ absl::Status Serializer::SerializeInto(absl::Span<uint8_t> out) const {
   o += 4;
   Store32(o, static_cast<uint32_t>(h.constants_module.size()), order);
   o += 4;
-  std::memcpy(o, h.constants_module.data(), h.constants_module.size());
+  std::copy(h.constants_module.begin(), h.constants_module.end(), o);
   o += h.constants_module.size();
-  std::memcpy(o, h.well_known_imports.data(), m.module().num_imported_functions);
+  std::copy(h.well_known_imports.begin(), h.well_known_imports.end(), o);
   uint8_t* budgets = out.data() + offsets[n];
   for (uint32_t i = 0; i < n; ++i) {
     Store32(budgets + 4 * i, m.tiering_budgets()[i], order);

@@ -5,6 +5,11 @@
 //   wasmcache relocate --arch A --wasm M.wasm C.cache -o OUT.cache
 //   wasmcache synth    --arch A --seed N --functions K -o C.cache
 //                      --wasm-out M.wasm [--canonical] [--all-forms]
+//   wasmcache equiv    [--arch A] [--seeds N] [--mutants M] DIR...
+//   wasmcache bench    --arch A --wasm M.wasm C.cache [--runs N] [--json]
+//
+// equiv compares the reference and the fast implementation
+// (tools/wasmcache/equiv.cc); bench times them (tools/wasmcache/bench.cc).
 //
 // synth writes a synthesized cache and its module (synth/synth.h),
 // deterministic from the seed; the other commands accept them.
@@ -37,6 +42,7 @@
 #include "reference/serializer.h"
 #include "spec/v8_tables.h"
 #include "synth/synth.h"
+#include "tools/wasmcache/commands.h"
 
 namespace wasmcache {
 namespace {
@@ -440,6 +446,9 @@ int Synth(int argc, char** argv) {
 int Main(int argc, char** argv) {
   if (argc < 2) return Usage("missing command");
   if (std::string(argv[1]) == "synth") return Synth(argc, argv);
+  if (std::string(argv[1]) == "equiv") return EquivMain(argc, argv);
+  if (std::string(argv[1]) == "bench") return BenchMain(argc, argv);
+  if (std::string(argv[1]) == "bench-peak") return BenchPeakMain(argc, argv);
   Options options;
   options.command = argv[1];
   if (options.command != "inspect" && options.command != "verify" &&

@@ -1,0 +1,312 @@
+// wasmcache bench: the fast implementation against the reference and
+// against the page-fault-bound limit, on one cache, in one process.
+//
+//   wasmcache bench --arch A --wasm M.wasm C.cache [--runs N] [--json]
+//
+// Every figure is the median of N runs (default 7) after one warm-up run,
+// measured side by side on the same bytes in memory:
+//   *_deserialize_ms  wire bytes and cache in memory -> published module:
+//                     module decoding, environment, checks, copy,
+//                     relocation, jump tables, publication (the module is
+//                     destroyed outside the timing);
+//   *_serialize_ms    loaded module -> cache bytes;
+//   copy_fresh_mapping_ms  one memcpy of as many bytes as the module's code
+//                     into a fresh anonymous mapping (faulting its pages in);
+//   peak_rss_bytes    peak resident memory of a fresh process that reads the
+//                     two files and deserializes once with the fast
+//                     implementation (baseline_rss_bytes: the same process
+//                     before reading anything).
+// tools/bench.sh puts these next to V8's own figures.
+
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "fast/deserializer.h"
+#include "fast/serializer.h"
+#include "reference/code_manager.h"
+#include "reference/deserializer.h"
+#include "reference/serializer.h"
+#include "tools/wasmcache/commands.h"
+
+namespace wasmcache {
+namespace {
+
+struct Args {
+  std::optional<Arch> arch;
+  std::string wasm_path;
+  std::string cache_path;
+  int runs = 7;
+  bool json = false;
+};
+
+int Usage(const std::string& why) {
+  std::fprintf(stderr,
+               "error: %s\nusage: wasmcache bench --arch A --wasm M.wasm "
+               "C.cache [--runs N] [--json]\n",
+               why.c_str());
+  return 2;
+}
+
+std::optional<std::vector<uint8_t>> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in),
+                              std::istreambuf_iterator<char>());
+}
+
+std::optional<Args> ParseArgs(int argc, char** argv, std::string* error) {
+  Args args;
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--arch" && i + 1 < argc) {
+      args.arch = ParseArch(argv[++i]);
+    } else if (arg == "--wasm" && i + 1 < argc) {
+      args.wasm_path = argv[++i];
+    } else if (arg == "--cache" && i + 1 < argc) {
+      args.cache_path = argv[++i];
+    } else if (arg == "--runs" && i + 1 < argc) {
+      if (!absl::SimpleAtoi(argv[++i], &args.runs) || args.runs < 1) {
+        *error = "--runs needs a positive number";
+        return std::nullopt;
+      }
+    } else if (arg == "--json") {
+      args.json = true;
+    } else if (!arg.empty() && arg[0] != '-' && args.cache_path.empty()) {
+      args.cache_path = arg;
+    } else {
+      *error = "unexpected argument " + arg;
+      return std::nullopt;
+    }
+  }
+  if (!args.arch) *error = "--arch is required";
+  if (args.wasm_path.empty()) *error = "--wasm is required";
+  if (args.cache_path.empty()) *error = "a cache file is required";
+  if (!error->empty()) return std::nullopt;
+  return args;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// Times `run` (which returns an object to destroy untimed) `runs` times
+// after one warm-up; aborts the bench on failure.
+template <class Run>
+double Time(int runs, Run run) {
+  std::vector<double> ms;
+  for (int i = 0; i <= runs; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    auto result = run();
+    const auto end = std::chrono::steady_clock::now();
+    if (i > 0) {
+      ms.push_back(std::chrono::duration<double, std::milli>(end - start)
+                       .count());
+    }
+  }
+  return Median(ms);
+}
+
+[[noreturn]] void Fail(const std::string& what, const absl::Status& status) {
+  std::fprintf(stderr, "error: %s: %s\n", what.c_str(),
+               status.ToString().c_str());
+  std::exit(1);
+}
+
+uint64_t CurrentRss() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    uint64_t kb = 0;
+    if (line.rfind("VmRSS:", 0) == 0 &&
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(
+                             absl::StripSuffix(line.substr(6), "kB")),
+                         &kb)) {
+      return kb * 1024;
+    }
+  }
+  return 0;
+}
+
+struct Peak {
+  uint64_t baseline = 0;
+  uint64_t peak = 0;
+};
+
+// Runs `wasmcache bench-peak` in a fresh process.
+std::optional<Peak> MeasurePeak(const Args& args) {
+  const std::string command = absl::StrFormat(
+      "/proc/%d/exe bench-peak --arch %s --wasm '%s' --cache '%s'",
+      static_cast<int>(getpid()), ArchName(*args.arch), args.wasm_path,
+      args.cache_path);
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return std::nullopt;
+  Peak peak;
+  unsigned long long baseline = 0, maximum = 0;
+  const int read = std::fscanf(pipe, "%llu %llu", &baseline, &maximum);
+  if (pclose(pipe) != 0 || read != 2) return std::nullopt;
+  peak.baseline = baseline;
+  peak.peak = maximum;
+  return peak;
+}
+
+}  // namespace
+
+int BenchPeakMain(int argc, char** argv) {
+  const uint64_t baseline = CurrentRss();
+  std::string error;
+  auto args = ParseArgs(argc, argv, &error);
+  if (!args) return Usage(error);
+  auto wire = ReadFile(args->wasm_path);
+  auto cache = ReadFile(args->cache_path);
+  if (!wire || !cache) return Usage("cannot read the inputs");
+  fast::CodeManager manager;
+  auto module = DecodeModuleInfo(*wire);
+  if (!module.ok()) Fail("module", module.status());
+  const Environment env = DefaultEnvironment(*args->arch, *module);
+  auto native = fast::Deserialize(manager, *cache, *module, env);
+  if (!native.ok()) Fail("fast deserialization", native.status());
+  rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  std::printf("%llu %llu\n", static_cast<unsigned long long>(baseline),
+              static_cast<unsigned long long>(usage.ru_maxrss) * 1024);
+  return 0;
+}
+
+int BenchMain(int argc, char** argv) {
+  std::string error;
+  auto parsed = ParseArgs(argc, argv, &error);
+  if (!parsed) return Usage(error);
+  const Args& args = *parsed;
+  auto wire_file = ReadFile(args.wasm_path);
+  auto cache_file = ReadFile(args.cache_path);
+  if (!wire_file || !cache_file) return Usage("cannot read the inputs");
+  const std::vector<uint8_t>& wire = *wire_file;
+  const std::vector<uint8_t>& cache = *cache_file;
+  const Arch arch = *args.arch;
+
+  auto decode = [&] {
+    auto module = DecodeModuleInfo(wire);
+    if (!module.ok()) Fail("module", module.status());
+    Environment env = DefaultEnvironment(arch, *module);
+    return std::make_pair(std::move(*module), std::move(env));
+  };
+  reference::CodeManager ref_manager;
+  fast::CodeManager fast_manager;
+  auto fast_load = [&](int threads) {
+    auto [module, env] = decode();
+    fast::LoadOptions options;
+    options.max_threads = threads;
+    auto native = fast::Deserialize(fast_manager, cache, module, env, options);
+    if (!native.ok()) Fail("fast deserialization", native.status());
+    return std::move(*native);
+  };
+  auto ref_load = [&] {
+    auto [module, env] = decode();
+    auto native = reference::Deserialize(ref_manager, cache, module, env);
+    if (!native.ok()) Fail("reference deserialization", native.status());
+    return std::move(*native);
+  };
+  const int threads = fast::DefaultPool().size();
+  const double fast_ms = Time(args.runs, [&] { return fast_load(0); });
+  const double fast1_ms = Time(args.runs, [&] { return fast_load(1); });
+  const double ref_ms = Time(args.runs, ref_load);
+
+  auto fast_module = fast_load(0);
+  auto ref_module = ref_load();
+  const uint64_t code_bytes = fast_module->generated_code_size();
+  std::vector<uint8_t> check_fast, check_ref;
+  auto fast_serialize = [&](int t) {
+    fast::LoadOptions options;
+    options.max_threads = t;
+    auto bytes = fast::Serializer(*fast_module, options).Serialize();
+    if (!bytes.ok()) Fail("fast serialization", bytes.status());
+    return std::move(*bytes);
+  };
+  const double fast_ser_ms = Time(args.runs, [&] { return fast_serialize(0); });
+  const double fast_ser1_ms =
+      Time(args.runs, [&] { return fast_serialize(1); });
+  const double ref_ser_ms = Time(args.runs, [&] {
+    auto bytes = reference::Serializer(*ref_module).Serialize();
+    if (!bytes.ok()) Fail("reference serialization", bytes.status());
+    return std::move(*bytes);
+  });
+  // The two serializers must agree, or the timing compares different work.
+  if (fast_serialize(0) != *reference::Serializer(*ref_module).Serialize()) {
+    Fail("comparison", absl::InternalError("fast and reference serialized "
+                                           "bytes differ"));
+  }
+
+  // The limit: the same number of bytes copied into fresh pages.
+  struct Mapping {
+    void* base;
+    size_t size;
+    ~Mapping() { munmap(base, size); }
+  };
+  const double copy_ms = Time(args.runs, [&] {
+    const size_t size = std::max<size_t>(code_bytes, 1);
+    void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) Fail("mmap", absl::ResourceExhaustedError("mmap"));
+    std::memcpy(base, cache.data(), std::min<size_t>(size, cache.size()));
+    return std::make_unique<Mapping>(Mapping{base, size});
+  });
+  const std::optional<Peak> peak = MeasurePeak(args);
+  if (!peak) Fail("peak memory", absl::InternalError("bench-peak failed"));
+
+  if (args.json) {
+    std::printf(
+        "{\"arch\": \"%s\", \"runs\": %d, \"threads\": %d, "
+        "\"functions\": %u, \"cache_bytes\": %zu, \"wasm_bytes\": %zu, "
+        "\"code_bytes\": %llu, "
+        "\"fast_deserialize_ms\": %.3f, \"fast_deserialize_1thread_ms\": %.3f, "
+        "\"reference_deserialize_ms\": %.3f, \"fast_serialize_ms\": %.3f, "
+        "\"fast_serialize_1thread_ms\": %.3f, "
+        "\"reference_serialize_ms\": %.3f, \"copy_fresh_mapping_ms\": %.3f, "
+        "\"peak_rss_bytes\": %llu, \"baseline_rss_bytes\": %llu}\n",
+        std::string(ArchName(arch)).c_str(), args.runs, threads,
+        fast_module->module().num_declared_functions, cache.size(),
+        wire.size(), static_cast<unsigned long long>(code_bytes), fast_ms,
+        fast1_ms, ref_ms, fast_ser_ms, fast_ser1_ms, ref_ser_ms, copy_ms,
+        static_cast<unsigned long long>(peak->peak),
+        static_cast<unsigned long long>(peak->baseline));
+    return 0;
+  }
+  std::printf("%s: %u functions, %zu-byte cache, %llu code bytes, %d threads, "
+              "median of %d runs\n",
+              args.cache_path.c_str(),
+              fast_module->module().num_declared_functions, cache.size(),
+              static_cast<unsigned long long>(code_bytes), threads, args.runs);
+  std::printf("  deserialize  fast %9.3f ms  (1 thread %9.3f ms, %.2fx)  "
+              "reference %9.3f ms  (%.2fx)\n",
+              fast_ms, fast1_ms, fast1_ms / fast_ms, ref_ms, ref_ms / fast_ms);
+  std::printf("  serialize    fast %9.3f ms  (1 thread %9.3f ms, %.2fx)  "
+              "reference %9.3f ms  (%.2fx)\n",
+              fast_ser_ms, fast_ser1_ms, fast_ser1_ms / fast_ser_ms,
+              ref_ser_ms, ref_ser_ms / fast_ser_ms);
+  std::printf("  fresh-mapping copy %9.3f ms: fast deserialization is %.2fx "
+              "of it\n",
+              copy_ms, fast_ms / copy_ms);
+  std::printf("  peak RSS %llu bytes (baseline %llu)\n",
+              static_cast<unsigned long long>(peak->peak),
+              static_cast<unsigned long long>(peak->baseline));
+  return 0;
+}
+
+}  // namespace wasmcache
