@@ -16,6 +16,7 @@
 #   --arch x64      the only architecture (V8's side runs natively).
 #   --runs N        V8 measurements per input and operation (default 7),
 #                   each in a fresh node process; the median is reported.
+#                   wasmcache bench gets the same --runs N.
 #   --json-out FILE also write every number, run and verdict as JSON.
 #   --v8-only       only V8's side (no wasmcache binary needed).
 #
@@ -24,12 +25,13 @@
 #                   call, the first load of the module in its process.
 #   V8 serialize    tools/v8/time-serialize.cjs: compile the wire bytes
 #                   (TurboFan, eager), then one %SerializeWasmModule call.
-#   wasmcache       `$WASMCACHE_BIN bench --arch x64 --wasm M.wasm C.cache --json`
+#   wasmcache       `$WASMCACHE_BIN bench --arch x64 --wasm M.wasm C.cache --runs N --json`
 #                   (default build/release/wasmcache), run once; it prints
-#                   one JSON object with fast_deserialize_ms,
+#                   one JSON object of medians with fast_deserialize_ms,
 #                   reference_deserialize_ms, fast_serialize_ms,
 #                   reference_serialize_ms, copy_fresh_mapping_ms, threads,
 #                   peak_rss_bytes and optionally fast_deserialize_1thread_ms,
+#                   fast_serialize_1thread_ms, baseline_rss_bytes, functions,
 #                   cache_bytes, code_bytes (else: the cache file's size and
 #                   its header's total_code_size, u64 at offset 24).
 # node runs under `setarch -R` when permitted (as the caches were made), with
@@ -46,7 +48,9 @@
 #   fast serialize >= 2x faster than V8's              (every input)
 #   fast serialize >= 3x faster than the reference's   (every input)
 #   peak RSS <= (cache bytes + code bytes) x 1.1       (every input)
-# fast versus reference deserialize is printed without a target.
+# Printed without a target: fast versus reference deserialize, and peak RSS
+# less the process's baseline (baseline_rss_bytes, if reported) against the
+# same memory budget.
 #
 # It is a report: the exit code is 0 whatever the verdicts, 1 when a
 # command fails (a V8 run, wasmcache bench, bad JSON), 2 on misuse. The
@@ -144,8 +148,8 @@ for (( i = 0; i < count; i++ )); do
   fi
   if (( ! v8_only )); then
     log "$(basename "$wasm" .wasm): $bin bench"
-    "$bin" bench --arch x64 --wasm "$wasm" "$cache" --json >"$work/$i.wasmcache.json" \
-      || die "$bin bench --arch x64 --wasm $wasm $cache --json failed"
+    "$bin" bench --arch x64 --wasm "$wasm" "$cache" --runs "$runs" --json >"$work/$i.wasmcache.json" \
+      || die "$bin bench --arch x64 --wasm $wasm $cache --runs $runs --json failed"
   fi
 done
 cut -d' ' -f1-3 /proc/loadavg >"$work/loadavg-end"
@@ -231,6 +235,9 @@ for k, (wasm, cache) in enumerate(inputs):
         ("serialize: V8 / fast", ratio(v8_ser, fast_s), "x", ">= 2x", lambda v: v >= 2.0, True),
         ("serialize: reference / fast", ratio(ref_s, fast_s), "x", ">= 3x", lambda v: v >= 3.0, True),
         ("peak RSS / ((cache + code) x 1.1)", ratio(rss, budget), "", "<= 1.00", lambda v: v <= 1.0, True),
+        ("(peak - baseline RSS) / ((cache + code) x 1.1)",
+         ratio(rss - g("baseline_rss_bytes"), budget) if number(rss) and g("baseline_rss_bytes") is not None
+         else None, "", "", None, True),
     ]
     verdicts = []
     for label, value, unit, target, ok, applies in checks:
@@ -274,7 +281,8 @@ for r in results:
     print()
     print(f"== {r['name']}{' (the large input)' if r['large'] and len(results) > 1 else ''}: "
           f"{os.path.relpath(r['wasm'])} + {os.path.relpath(r['cache'])}")
-    print(f"   cache {mb(r['cache_bytes'])}, code {mb(r['code_bytes'])}; V8: median of {runs} fresh processes"
+    functions = f"{tool['functions']} functions, " if number(tool.get("functions")) else ""
+    print(f"   {functions}cache {mb(r['cache_bytes'])}, code {mb(r['code_bytes'])}; V8: median of {runs} fresh processes"
           + (f"; wasmcache bench: {tool['threads']} threads" if number(tool.get("threads")) else ""))
     def spread(values):
         return f"   (min {min(values):.2f}, max {max(values):.2f})" if len(values) > 1 else ""
@@ -288,6 +296,7 @@ for r in results:
             ("fast deserialize, 1 thread", g("fast_deserialize_1thread_ms"), ""),
             ("reference deserialize", g("reference_deserialize_ms"), ""),
             ("fast serialize", g("fast_serialize_ms"), ""),
+            ("fast serialize, 1 thread", g("fast_serialize_1thread_ms"), ""),
             ("reference serialize", g("reference_serialize_ms"), ""),
             ("copy into a fresh mapping", g("copy_fresh_mapping_ms"), ""),
         ]
@@ -296,15 +305,16 @@ for r in results:
     for label, value, extra in rows:
         print(f"   {label:36} {ms(value)}{extra}")
     if not v8_only:
+        baseline = f", baseline {mb(g('baseline_rss_bytes'))}" if number(g("baseline_rss_bytes")) else ""
         print(f"   {'peak RSS':36} {mb(g('peak_rss_bytes')):>13}   (budget (cache + code) x 1.1 = "
-              f"{mb((r['cache_bytes'] + r['code_bytes']) * 1.1) if number(r['code_bytes']) else 'n/a'})")
+              f"{mb((r['cache_bytes'] + r['code_bytes']) * 1.1) if number(r['code_bytes']) else 'n/a'}{baseline})")
     if v8_only:
         continue
     print()
-    print(f"   {'comparison':44} {'ratio':>8} {'target':>9}  result")
+    print(f"   {'comparison':48} {'ratio':>8} {'target':>9}  result")
     for c in r["checks"]:
         value = "n/a" if c["ratio"] is None else (f"{c['ratio']:.2f}{c['unit']}")
-        print(f"   {c['check']:44} {value:>8} {c['target'] or '':>9}  {c['result']}")
+        print(f"   {c['check']:48} {value:>8} {c['target'] or '':>9}  {c['result']}")
 
 verdicts = [(r["name"], c) for r in results for c in r["checks"] if c["result"] in ("PASS", "MISS", "n/a")]
 tally = {key: sum(1 for _, c in verdicts if c["result"] == key) for key in ("PASS", "MISS", "n/a")}
