@@ -1,6 +1,7 @@
 #include "fast/analyze.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_format.h"
 #include "fast/check/safepoints.h"
@@ -104,7 +105,8 @@ absl::Status CheckOverlaps(const AnalysisContext& ctx,
         running, uint64_t{order[i]->field_offset} + order[i]->field_size);
     max_end[i] = running;
   }
-  for (const Site& reader : sites) {
+  for (const Site* reader_site : order) {
+    const Site& reader = *reader_site;
     if (reader.reader_size == 0) continue;
     const uint64_t lo = reader.pc;
     const uint64_t hi = lo + reader.reader_size;
@@ -153,9 +155,17 @@ absl::Status AnalyzeFunction(const AnalysisContext& ctx,
       static_cast<uint32_t>(fn.header->constant_pool_offset);
   const ArchOps& ops = ctx.ops;
 
+  // The whole stream is decoded before any entry is checked (errors in
+  // the stream come first, as the format's validation order says).
+  thread_local std::vector<std::pair<RelocMode, uint32_t>> entries;
+  entries.clear();
   WASMCACHE_RETURN_IF_ERROR(DecodeRelocInfo(
       fn.reloc_info, static_cast<size_t>(fn.header->reloc_info_size), size,
-      fn.reloc_offset, [&](RelocMode mode, uint64_t pc) -> absl::Status {
+      fn.reloc_offset, [&](RelocMode mode, uint64_t pc) {
+        entries.emplace_back(mode, static_cast<uint32_t>(pc));
+        return absl::OkStatus();
+      }));
+  for (const auto& [mode, pc] : entries) {
     const uint64_t at = fn.instructions_offset + pc;
     if (!IsAllowedInWasmCode(mode)) {
       return RelocError(at, absl::StrFormat("mode %s is not allowed in wasm "
@@ -167,7 +177,7 @@ absl::Status AnalyzeFunction(const AnalysisContext& ctx,
                                             RelocModeName(mode),
                                             ctx.traits.name));
     }
-    if (!IsSerializerPatched(mode)) return absl::OkStatus();
+    if (!IsSerializerPatched(mode)) continue;
     Site site;
     const char* why = nullptr;
     if (!ops.locate(fn.instructions, size, static_cast<uint32_t>(pc), mode,
@@ -183,8 +193,7 @@ absl::Status AnalyzeFunction(const AnalysisContext& ctx,
                                         RelocModeName(mode), pc, what));
     }
     sites.push_back(site);
-    return absl::OkStatus();
-  }));
+  }
   WASMCACHE_RETURN_IF_ERROR(
       CheckOverlaps(ctx, sites, fn.instructions_offset));
   return CheckSafepointTable(fn.instructions, size, *fn.header, ctx.env.arch,

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <initializer_list>
 #include <mutex>
 
 #include "absl/strings/str_format.h"
@@ -44,6 +45,31 @@ class Cursor {
                                           "needed, %d left)",
                                           what, n, size_ - pos_),
                           pos_);
+  }
+  // Fields of the given sizes, read in order: the first that does not fit
+  // is reported.
+  absl::Status NeedFields(std::initializer_list<uint32_t> sizes,
+                          std::string_view section,
+                          std::string_view what) const {
+    uint64_t at = pos_;
+    for (uint32_t size : sizes) {
+      if (size > size_ - at) {
+        return TruncatedError(section,
+                              absl::StrFormat("input ends inside %s", what),
+                              at);
+      }
+      at += size;
+    }
+    return absl::OkStatus();
+  }
+  // `count` fields of `size` bytes each.
+  absl::Status NeedRepeated(uint64_t count, uint32_t size,
+                            std::string_view section,
+                            std::string_view what) const {
+    if (count * size <= size_ - pos_) return absl::OkStatus();
+    return TruncatedError(section,
+                          absl::StrFormat("input ends inside %s", what),
+                          pos_ + (size_ - pos_) / size * size);
   }
   uint8_t U8() { return data_[pos_++]; }
   uint32_t U32() {
@@ -164,7 +190,7 @@ absl::Status ReadModuleHeader(Cursor& c, const AnalysisContext& ctx,
   const uint32_t word = ctx.traits.word_size;
   const auto section = section::kModuleHeader;
   WASMCACHE_RETURN_IF_ERROR(
-      c.Need(ModuleHeaderFixedSize(word), section, "the module header"));
+      c.NeedFields({4, word, 1, 4, 4}, section, "the module header"));
   h.detected_features = c.U32();
   *total_at = c.offset();
   h.total_code_size = c.Word();
@@ -228,7 +254,7 @@ absl::StatusOr<Structure> ReadStructure(absl::Span<const uint8_t> cache,
   Cursor c(cache, t.byte_order, t.word_size);
   if (cache.empty()) return TruncatedError(section::kHeader, "empty input", 0);
   WASMCACHE_RETURN_IF_ERROR(
-      c.Need(kGlobalHeaderSize, section::kHeader, "the header"));
+      c.NeedRepeated(kNumHeaderWords, 4, section::kHeader, "the header"));
   s.header = {c.U32(), c.U32(), c.U32(), c.U32(), c.U32()};
   const auto words = HeaderWords(s.header);
   for (int i = 0; i < kNumHeaderWords; ++i) {
@@ -253,6 +279,7 @@ absl::StatusOr<Structure> ReadStructure(absl::Span<const uint8_t> cache,
     s.codes_before_error = s.codes.size();
     return s;
   };
+  const uint64_t first_record_at = c.offset();
   for (uint32_t i = 0; i < n; ++i) {
     const uint64_t record_at = c.offset();
     if (c.remaining() == 0) {
@@ -274,8 +301,14 @@ absl::StatusOr<Structure> ReadStructure(absl::Span<const uint8_t> cache,
     CodeRecord r;
     r.declared = i;
     const uint64_t header_at = c.offset();
-    if (absl::Status st = c.Need(kCodeHeaderSize - 1, section::kCodeHeader,
-                                 "the code header");
+    // Fifteen 4-byte fields, then the tier byte.
+    if (absl::Status st = c.NeedRepeated(15, 4, section::kCodeHeader,
+                                         "the code header");
+        !st.ok()) {
+      return fail(std::move(st));
+    }
+    if (absl::Status st =
+            c.NeedFields({60, 1}, section::kCodeHeader, "the code header");
         !st.ok()) {
       return fail(std::move(st));
     }
@@ -313,8 +346,9 @@ absl::StatusOr<Structure> ReadStructure(absl::Span<const uint8_t> cache,
     s.codes.push_back(r);
   }
   const uint64_t budgets_at = c.offset();
-  if (absl::Status st = c.Need(uint64_t{kTieringBudgetSize} * n,
-                               section::kTieringBudget, "the tiering budgets");
+  if (absl::Status st = c.NeedRepeated(n, kTieringBudgetSize,
+                                       section::kTieringBudget,
+                                       "the tiering budgets");
       !st.ok()) {
     return fail(std::move(st));
   }
@@ -340,7 +374,7 @@ absl::StatusOr<Structure> ReadStructure(absl::Span<const uint8_t> cache,
     return fail(MalformedError(section::kFunction,
                                "no TurboFan function (V8 never writes such a "
                                "cache)",
-                               kGlobalHeaderSize));
+                               n == 0 ? c.offset() : first_record_at));
   }
   return s;
 }

@@ -42,6 +42,7 @@
 #include "spec/arch.h"
 #include "spec/reloc_mode.h"
 #include "spec/v8_tables.h"
+#include "tests/impl.h"
 #include "tests/test_util.h"
 
 namespace wasmcache {
@@ -347,44 +348,41 @@ uint32_t WithImm19(uint32_t insn, int64_t words) {
 // ---------------------------------------------------------------------------
 // Loading and checking.
 
-// Deserializes `cache`. On failure, checks that nothing stayed registered
-// or committed. On success, re-serializes (checking Measure()) into `*out`
-// and checks the module's destruction releases everything.
+// Deserializes and re-serializes `cache` with the implementation this run
+// of the suite is for (tests/impl.h), checking that a rejection leaves
+// nothing allocated.
 absl::Status Load(const Bytes& cache, const ModuleInfo& module,
                   const Environment& env, Bytes* out = nullptr) {
-  CodeManager manager;
-  {
-    absl::StatusOr<std::unique_ptr<reference::NativeModule>> native =
-        reference::Deserialize(manager, cache, module, env);
-    if (!native.ok()) {
-      EXPECT_EQ(manager.num_code_spaces(), 0u)
-          << "a rejected cache left code spaces: " << native.status();
-      EXPECT_EQ(manager.committed_bytes(), 0u)
-          << "a rejected cache left committed code: " << native.status();
-      return native.status();
-    }
-    EXPECT_GE(manager.num_code_spaces(), 1u);
-    reference::Serializer serializer(**native);
-    absl::StatusOr<Bytes> bytes = serializer.Serialize();
-    if (!bytes.ok()) {
-      ADD_FAILURE() << "an accepted cache does not serialize: "
-                    << bytes.status();
-      return absl::InternalError("serialization failed");
-    }
-    EXPECT_EQ(serializer.Measure(), bytes->size());
-    if (out != nullptr) *out = std::move(*bytes);
-  }
-  EXPECT_EQ(manager.num_code_spaces(), 0u);
-  EXPECT_EQ(manager.committed_bytes(), 0u);
-  return absl::OkStatus();
+  return wasmcache::testing::LoadAndSerialize(
+      wasmcache::testing::SelectedImpl(), cache, module, env, out);
 }
 
-// Expects `cache` to be rejected with `code`; if `message_part` is given,
-// the message must contain it (to tell apart checks with the same code).
+// The section a message names ("reloc" in "reloc: ... at offset 0x10") and
+// the offset it ends with ("" if none).
+std::pair<std::string, std::string> SectionAndOffset(std::string_view m) {
+  const size_t colon = m.find(": ");
+  const size_t at = m.rfind(" at offset 0x");
+  return {std::string(m.substr(0, colon == m.npos ? 0 : colon)),
+          at == m.npos ? "" : std::string(m.substr(at))};
+}
+
+// Expects `cache` to be rejected with `code`. The reference's message must
+// contain `message_part` if given (to tell apart checks with the same
+// code); the fast implementation's words are its own, but it must name the
+// same section and offset as the reference does.
 void ExpectRejected(const Bytes& cache, const LoadedFixture& f, StatusCode code,
                     std::string_view message_part = {}) {
   const absl::Status status = Load(cache, f.module, f.env);
   EXPECT_EQ(status.code(), code) << status;
+  const wasmcache::testing::Impl impl = wasmcache::testing::SelectedImpl();
+  if (impl != wasmcache::testing::Impl::kReference) {
+    const absl::Status reference = wasmcache::testing::LoadAndSerialize(
+        wasmcache::testing::Impl::kReference, cache, f.module, f.env);
+    EXPECT_EQ(SectionAndOffset(std::string(status.message())),
+              SectionAndOffset(std::string(reference.message())))
+        << ImplName(impl) << ": " << status << "\nreference: " << reference;
+    return;
+  }
   if (!message_part.empty()) {
     const std::string message(status.message());
     EXPECT_NE(message.find(message_part), std::string::npos)

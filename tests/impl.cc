@@ -1,0 +1,92 @@
+#include "tests/impl.h"
+
+#include <cstdlib>
+
+#include "fast/deserializer.h"
+#include "fast/serializer.h"
+#include "gtest/gtest.h"
+#include "reference/code_manager.h"
+#include "reference/deserializer.h"
+#include "reference/serializer.h"
+
+namespace wasmcache::testing {
+namespace {
+
+// The one flow, over either implementation's types.
+template <class Manager, class Load, class MakeSerializer>
+absl::Status Check(Manager& manager, Load load, MakeSerializer serializer_of,
+                   std::vector<uint8_t>* out) {
+  {
+    auto native = load();
+    if (!native.ok()) {
+      EXPECT_EQ(manager.num_code_spaces(), 0u)
+          << "a rejected cache left code spaces: " << native.status();
+      EXPECT_EQ(manager.committed_bytes(), 0u)
+          << "a rejected cache left committed code: " << native.status();
+      return native.status();
+    }
+    EXPECT_GE(manager.num_code_spaces(), 1u);
+    auto serializer = serializer_of(**native);
+    auto bytes = serializer.Serialize();
+    if (!bytes.ok()) {
+      ADD_FAILURE() << "an accepted cache does not serialize: "
+                    << bytes.status();
+      return absl::InternalError("serialization failed");
+    }
+    EXPECT_EQ(serializer.Measure(), bytes->size());
+    if (out != nullptr) *out = std::move(*bytes);
+  }
+  EXPECT_EQ(manager.num_code_spaces(), 0u);
+  EXPECT_EQ(manager.committed_bytes(), 0u);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Impl SelectedImpl() {
+  const char* value = std::getenv("WASMCACHE_IMPL");
+  const std::string name = value == nullptr ? "" : value;
+  if (name == "fast") return Impl::kFast;
+  if (name == "fast1") return Impl::kFastOneThread;
+  if (!name.empty() && name != "reference") {
+    ADD_FAILURE() << "unknown WASMCACHE_IMPL " << name;
+  }
+  return Impl::kReference;
+}
+
+std::string ImplName(Impl impl) {
+  switch (impl) {
+    case Impl::kReference:
+      return "reference";
+    case Impl::kFast:
+      return "fast";
+    case Impl::kFastOneThread:
+      return "fast1";
+  }
+  return "?";
+}
+
+absl::Status LoadAndSerialize(Impl impl, absl::Span<const uint8_t> cache,
+                              const ModuleInfo& module, const Environment& env,
+                              std::vector<uint8_t>* out) {
+  if (impl == Impl::kReference) {
+    reference::CodeManager manager;
+    return Check(
+        manager,
+        [&] { return reference::Deserialize(manager, cache, module, env); },
+        [](const reference::NativeModule& m) {
+          return reference::Serializer(m);
+        },
+        out);
+  }
+  fast::LoadOptions options;
+  options.max_threads = impl == Impl::kFastOneThread ? 1 : 0;
+  fast::CodeManager manager;
+  return Check(
+      manager,
+      [&] { return fast::Deserialize(manager, cache, module, env, options); },
+      [&](const fast::NativeModule& m) { return fast::Serializer(m, options); },
+      out);
+}
+
+}  // namespace wasmcache::testing

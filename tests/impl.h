@@ -1,0 +1,39 @@
+// The implementation a parameterized suite runs against.
+//
+// Suites that load and re-serialize through LoadAndSerialize() are
+// registered twice by tests/CMakeLists.txt: once as they are (the
+// reference) and once with WASMCACHE_IMPL=fast (test names end in
+// ".fast"), so every one of their cases runs against both implementations.
+// WASMCACHE_IMPL=fast1 runs the fast implementation on one thread.
+
+#ifndef WASMCACHE_TESTS_IMPL_H_
+#define WASMCACHE_TESTS_IMPL_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "spec/environment.h"
+#include "spec/module_info.h"
+
+namespace wasmcache::testing {
+
+enum class Impl { kReference, kFast, kFastOneThread };
+
+// From $WASMCACHE_IMPL: "reference" (or unset), "fast", "fast1".
+Impl SelectedImpl();
+std::string ImplName(Impl impl);
+
+// Deserializes `cache` with `impl`. On failure, checks through gtest that
+// nothing stayed registered or committed. On success, re-serializes
+// (checking Measure()) into `*out` and checks that destroying the module
+// releases everything.
+absl::Status LoadAndSerialize(Impl impl, absl::Span<const uint8_t> cache,
+                              const ModuleInfo& module, const Environment& env,
+                              std::vector<uint8_t>* out = nullptr);
+
+}  // namespace wasmcache::testing
+
+#endif  // WASMCACHE_TESTS_IMPL_H_
