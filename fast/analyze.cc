@@ -82,13 +82,17 @@ bool CheckTag(const AnalysisContext& ctx, uint32_t code_size, Site& site,
 // not be patched by any site.
 absl::Status CheckOverlaps(const AnalysisContext& ctx,
                            std::vector<Site>& sites, uint64_t code_offset) {
-  if (sites.size() < 2 &&
-      (sites.empty() || sites[0].reader_size == 0)) {
-    // One site can still overlap its own reader; handled below otherwise.
-    return absl::OkStatus();
+  if (sites.empty()) return absl::OkStatus();
+  // Sites come in pc order, which is field order on most targets: sort
+  // (pointers, reused per thread) only when they are not.
+  thread_local std::vector<const Site*> order;
+  thread_local std::vector<uint64_t> max_end;
+  order.resize(sites.size());
+  bool any_reader = false;
+  for (size_t i = 0; i < sites.size(); ++i) {
+    order[i] = &sites[i];
+    any_reader |= sites[i].reader_size != 0;
   }
-  std::vector<const Site*> order(sites.size());
-  for (size_t i = 0; i < sites.size(); ++i) order[i] = &sites[i];
   auto key_less = [](const Site* a, const Site* b) {
     return a->field_offset != b->field_offset
                ? a->field_offset < b->field_offset
@@ -97,15 +101,18 @@ absl::Status CheckOverlaps(const AnalysisContext& ctx,
   if (!std::is_sorted(order.begin(), order.end(), key_less)) {
     std::sort(order.begin(), order.end(), key_less);
   }
-  // Largest field end among the first k sites, for the reader check.
-  std::vector<uint64_t> max_end(order.size());
-  uint64_t running = 0;
-  for (size_t i = 0; i < order.size(); ++i) {
-    running = std::max<uint64_t>(
-        running, uint64_t{order[i]->field_offset} + order[i]->field_size);
-    max_end[i] = running;
+  if (any_reader) {
+    // Largest field end among the first k sites.
+    max_end.resize(order.size());
+    uint64_t running = 0;
+    for (size_t i = 0; i < order.size(); ++i) {
+      running = std::max<uint64_t>(
+          running, uint64_t{order[i]->field_offset} + order[i]->field_size);
+      max_end[i] = running;
+    }
   }
   for (const Site* reader_site : order) {
+    if (!any_reader) break;
     const Site& reader = *reader_site;
     if (reader.reader_size == 0) continue;
     const uint64_t lo = reader.pc;

@@ -185,6 +185,25 @@ absl::Status CheckCodeHeader(const CodeHeader& h, uint64_t at,
   return absl::OkStatus();
 }
 
+// True when CheckCodeHeader would accept `h` (its conditions in one
+// expression, for the common case).
+bool LooksValid(const CodeHeader& h, const ArchTraits& traits) {
+  bool ok = h.instructions_size >= 0 && h.reloc_info_size >= 0 &&
+            h.source_positions_size >= 0 && h.inlining_positions_size >= 0 &&
+            h.deopt_data_size >= 0 && h.protected_instructions_size >= 0;
+  ok &= static_cast<uint64_t>(h.instructions_size) <=
+        traits.max_code_space_size;
+  ok &= h.unpadded_binary_size >= 0 &&
+        h.unpadded_binary_size <= h.instructions_size;
+  for (int32_t offset : {h.constant_pool_offset, h.safepoint_table_offset,
+                         h.handler_table_offset, h.code_comments_offset}) {
+    ok &= offset >= 0 && offset <= h.unpadded_binary_size;
+  }
+  ok &= h.stack_slots >= 0 && h.ool_spills >= 0;
+  ok &= h.kind == kWasmFunctionKind && h.tier == kTierTurboFan;
+  return ok;
+}
+
 absl::Status ReadModuleHeader(Cursor& c, const AnalysisContext& ctx,
                               ModuleHeader& h, uint64_t* total_at) {
   const uint32_t word = ctx.traits.word_size;
@@ -273,6 +292,7 @@ absl::StatusOr<Structure> ReadStructure(absl::Span<const uint8_t> cache,
 
   const uint32_t n = ctx.module.num_declared_functions;
   s.records.resize(n);
+  s.codes.reserve(n);
   uint64_t code_total = 0;
   auto fail = [&](absl::Status status) {
     s.error = std::move(status);
@@ -298,52 +318,68 @@ absl::StatusOr<Structure> ReadStructure(absl::Span<const uint8_t> cache,
     s.records[i].tag = static_cast<FunctionTag>(tag);
     if (s.records[i].tag != FunctionTag::kTurboFan) continue;
 
-    CodeRecord r;
-    r.declared = i;
     const uint64_t header_at = c.offset();
-    // Fifteen 4-byte fields, then the tier byte.
-    if (absl::Status st = c.NeedRepeated(15, 4, section::kCodeHeader,
-                                         "the code header");
-        !st.ok()) {
+    // Fifteen 4-byte fields, then the tier byte (the slow path only names
+    // the field where the input ends).
+    if (c.remaining() < kCodeHeaderSize - 1) {
+      absl::Status st = c.NeedRepeated(15, 4, section::kCodeHeader,
+                                        "the code header");
+      if (st.ok()) {
+        st = c.NeedFields({60, 1}, section::kCodeHeader, "the code header");
+      }
       return fail(std::move(st));
     }
-    if (absl::Status st =
-            c.NeedFields({60, 1}, section::kCodeHeader, "the code header");
-        !st.ok()) {
-      return fail(std::move(st));
-    }
+    CodeRecord& r = s.codes.emplace_back();
+    r.declared = i;
     CodeHeader& h = r.header;
-    int32_t* const ints[] = {
-        &h.constant_pool_offset,  &h.safepoint_table_offset,
-        &h.handler_table_offset,  &h.code_comments_offset,
-        &h.unpadded_binary_size,  &h.stack_slots,
-        &h.ool_spills};
-    for (int32_t* field : ints) *field = static_cast<int32_t>(c.U32());
-    h.tagged_parameter_slots = c.U32();
-    for (int p = 0; p < kNumCodeParts; ++p) {
-      h.*kCodePartSizes[p] = static_cast<int32_t>(c.U32());
-    }
-    h.kind = c.U32();
-    h.tier = c.U8();
-    if (absl::Status st = CheckCodeHeader(h, header_at, t); !st.ok()) {
-      return fail(std::move(st));
+    const uint8_t* at = c.here();
+    auto i32 = [&](int field) {
+      return static_cast<int32_t>(Load32(at + 4 * field, t.byte_order));
+    };
+    h.constant_pool_offset = i32(0);
+    h.safepoint_table_offset = i32(1);
+    h.handler_table_offset = i32(2);
+    h.code_comments_offset = i32(3);
+    h.unpadded_binary_size = i32(4);
+    h.stack_slots = i32(5);
+    h.ool_spills = i32(6);
+    h.tagged_parameter_slots = static_cast<uint32_t>(i32(7));
+    for (int p = 0; p < kNumCodeParts; ++p) h.*kCodePartSizes[p] = i32(8 + p);
+    h.kind = static_cast<uint32_t>(i32(14));
+    h.tier = at[60];
+    c.Skip(kCodeHeaderSize - 1);
+    if (!LooksValid(h, t)) {
+      absl::Status st = CheckCodeHeader(h, header_at, t);
+      s.codes.pop_back();
+      return fail(st.ok() ? InternalError(section::kCodeHeader,
+                                          "header check disagrees", header_at)
+                          : std::move(st));
     }
     r.instructions_offset = c.offset();
+    uint64_t parts = 0;
     for (int p = 0; p < kNumCodeParts; ++p) {
-      const uint64_t size = static_cast<uint32_t>(h.*kCodePartSizes[p]);
-      if (absl::Status st = c.Need(size, section::kCode, kCodePartNames[p]);
-          !st.ok()) {
-        return fail(std::move(st));
-      }
-      if (p == 1) r.metadata_offset = c.offset();
-      if (p >= 1) r.metadata_size += size;
-      c.Skip(size);
+      parts += static_cast<uint32_t>(h.*kCodePartSizes[p]);
     }
+    if (parts > c.remaining()) {
+      // Name the part the input ends in.
+      for (int p = 0; p < kNumCodeParts; ++p) {
+        const uint64_t size = static_cast<uint32_t>(h.*kCodePartSizes[p]);
+        if (absl::Status st = c.Need(size, section::kCode, kCodePartNames[p]);
+            !st.ok()) {
+          s.codes.pop_back();
+          return fail(std::move(st));
+        }
+        c.Skip(size);
+      }
+    }
+    r.metadata_offset =
+        r.instructions_offset + static_cast<uint32_t>(h.instructions_size);
+    r.metadata_size = parts - static_cast<uint32_t>(h.instructions_size);
+    c.Skip(parts);
     r.arena_offset = s.metadata_bytes;
     s.metadata_bytes += r.metadata_size;
     code_total += static_cast<uint32_t>(h.instructions_size);
-    s.records[i].code = static_cast<uint32_t>(s.codes.size());
-    s.codes.push_back(r);
+    s.records[i].code = static_cast<uint32_t>(s.codes.size() - 1);
   }
   const uint64_t budgets_at = c.offset();
   if (absl::Status st = c.NeedRepeated(n, kTieringBudgetSize,
@@ -702,15 +738,17 @@ void Loader::WriteTables(CodeSpaceInfo& space) {
 absl::Status Loader::LoadFunction(const CodeRecord& r,
                                   std::vector<Site>& sites) {
   const FunctionCode fn = CodeOf(cache_, r);
-  WASMCACHE_RETURN_IF_ERROR(AnalyzeFunction(ctx_, fn, sites));
   NativeModule& m = *module_;
   const CodeSpaceInfo& space = m.spaces_[r.space];
   uint8_t* const code = space.base + r.space_offset;
   const uint64_t address = space.start() + r.space_offset;
   const uint32_t size = static_cast<uint32_t>(r.header.instructions_size);
+  // Copy first: the checks then read bytes the copy brought into the cache
+  // (a failed check discards the whole module).
   std::memcpy(code, fn.instructions, size);
   std::memcpy(m.metadata_.get() + r.arena_offset, fn.reloc_info,
               r.metadata_size);
+  WASMCACHE_RETURN_IF_ERROR(AnalyzeFunction(ctx_, fn, sites));
   const uint32_t imported = ctx_.module.num_imported_functions;
   const uint64_t near_table = space.start() + space.near_offset;
   const uint64_t far_table = space.start() + space.far_offset;
@@ -813,7 +851,9 @@ std::unique_ptr<NativeModule> Loader::Publish() {
   for (uint32_t c = 0; c < m.codes_.size(); ++c) {
     m.by_address_.emplace_back(m.codes_[c].instruction_start(), c);
   }
-  std::sort(m.by_address_.begin(), m.by_address_.end());
+  if (!std::is_sorted(m.by_address_.begin(), m.by_address_.end())) {
+    std::sort(m.by_address_.begin(), m.by_address_.end());
+  }
   // Write access ends here: the code becomes read-execute, the rest of each
   // reservation inaccessible.
   for (const CodeSpaceInfo& space : m.spaces_) {

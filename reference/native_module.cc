@@ -204,8 +204,13 @@ void NativeModule::PatchSlotsLocked(CodeSpaceEntry& entry,
 }
 
 void NativeModule::PatchAllSpacesLocked(uint32_t declared_index,
-                                        uint64_t target) {
+                                        uint64_t target,
+                                        bool tables_writable) {
   for (CodeSpaceEntry& entry : spaces_) {
+    if (tables_writable) {
+      PatchSlotsLocked(entry, declared_index, target);
+      continue;
+    }
     CodeWriteScope write(manager_->protection(), entry.tables,
                          entry.layout.total_size);
     PatchSlotsLocked(entry, declared_index, target);
@@ -463,7 +468,8 @@ NativeModule::AddCompiledCode(absl::Span<const CompiledCode> batch) {
 }
 
 WasmCode* NativeModule::PublishLocked(std::unique_ptr<WasmCode> code,
-                                      std::vector<WasmCode*>& dropped) {
+                                      std::vector<WasmCode*>& dropped,
+                                      bool tables_writable) {
   const uint32_t declared = code->index() - module_.num_imported_functions;
   WasmCode* raw = code.get();
   owned_code_[raw->instruction_start()] = std::move(code);
@@ -479,7 +485,7 @@ WasmCode* NativeModule::PublishLocked(std::unique_ptr<WasmCode> code,
   // Liftoff code is what an eager record stands for.
   function_states[declared] =
       raw->is_turbofan() ? FunctionState::kTurboFan : FunctionState::kEager;
-  PatchAllSpacesLocked(declared, raw->instruction_start());
+  PatchAllSpacesLocked(declared, raw->instruction_start(), tables_writable);
   if (prior != nullptr) dropped.push_back(prior);
   return raw;
 }
@@ -497,8 +503,16 @@ std::vector<WasmCode*> NativeModule::PublishCode(
   {
     const auto writes = LockCodeWrites();
     Lock lock(mutex_);
+    // One write window per space's tables for the whole batch (a window per
+    // function would change the protection of every table page each time).
+    std::vector<std::unique_ptr<CodeWriteScope>> windows;
+    for (CodeSpaceEntry& entry : spaces_) {
+      windows.push_back(std::make_unique<CodeWriteScope>(
+          manager_->protection(), entry.tables, entry.layout.total_size));
+    }
     for (auto& code : codes) {
-      published.push_back(PublishLocked(std::move(code), dropped));
+      published.push_back(PublishLocked(std::move(code), dropped,
+                                        /*tables_writable=*/true));
     }
   }
   // Replaced code stays alive while a scope of this thread holds it.
@@ -514,6 +528,11 @@ size_t NativeModule::RemoveCompiledCode(RemoveFilter filter) {
   {
     const auto writes = LockCodeWrites();
     Lock lock(mutex_);
+    std::vector<std::unique_ptr<CodeWriteScope>> windows;
+    for (CodeSpaceEntry& entry : spaces_) {
+      windows.push_back(std::make_unique<CodeWriteScope>(
+          manager_->protection(), entry.tables, entry.layout.total_size));
+    }
     for (uint32_t i = 0; i < code_table_.size(); ++i) {
       WasmCode* code = code_table_[i];
       if (code == nullptr) continue;
@@ -535,7 +554,7 @@ size_t NativeModule::RemoveCompiledCode(RemoveFilter filter) {
       if (!matches) continue;
       code_table_[i] = nullptr;
       function_states[i] = FunctionState::kLazy;
-      PatchAllSpacesLocked(i, lazy_slot_address(i));
+      PatchAllSpacesLocked(i, lazy_slot_address(i), /*tables_writable=*/true);
       removed.push_back(code);
     }
   }

@@ -214,14 +214,18 @@ class NativeModule {
   uint64_t FunctionTargetLocked(uint32_t declared_index) const;
   void PatchSlotsLocked(CodeSpaceEntry& entry, uint32_t declared_index,
                         uint64_t target);
-  void PatchAllSpacesLocked(uint32_t declared_index, uint64_t target);
+  // `tables_writable`: the caller holds write windows on every space's
+  // tables.
+  void PatchAllSpacesLocked(uint32_t declared_index, uint64_t target,
+                            bool tables_writable = false);
   absl::StatusOr<uint8_t*> AllocateLocked(uint64_t size);
   void FreeRegionLocked(uint8_t* start, uint64_t size);
   // Returns the regions of code that was added but not published.
   void DiscardUnpublished(std::vector<std::unique_ptr<WasmCode>>& codes);
   absl::Status RelocateLocked(const CompiledCode& code, uint8_t* memory);
   WasmCode* PublishLocked(std::unique_ptr<WasmCode> code,
-                          std::vector<WasmCode*>& dropped);
+                          std::vector<WasmCode*>& dropped,
+                          bool tables_writable);
   bool mprotect_mode() const;
   // Excludes executors while code memory is written (mprotect mode only).
   // Taken before mutex_.

@@ -22,6 +22,11 @@ cmake --build build/debug-asan-ubsan -j"$(nproc)"
 export WASMCACHE_REQUIRE_LARGE=1
 ctest --preset debug-asan-ubsan -j"$(nproc)"
 
+# The reference and the fast implementation agree on the large real caches
+# and mutants of them (ctest already ran `wasmcache equiv` on the committed
+# corpus and synthesized caches of every target).
+build/debug-asan-ubsan/wasmcache equiv --seeds 0 --mutants 8 build/fixtures-large
+
 # The concurrent code (code manager, ref counting, patching while code
 # runs) under ThreadSanitizer too.
 cmake --preset tsan
