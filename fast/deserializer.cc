@@ -8,6 +8,8 @@
 #include <cstring>
 #include <initializer_list>
 #include <mutex>
+#include <optional>
+#include <thread>
 
 #include "absl/strings/str_format.h"
 #include "fast/analyze.h"
@@ -121,6 +123,7 @@ struct Structure {
   // come first in file order).
   absl::Status error;
   size_t codes_before_error = 0;
+  bool stopped = false;  // the walk was stopped by its caller
 };
 
 constexpr std::string_view kCodeHeaderFieldNames[] = {
@@ -264,13 +267,11 @@ absl::Status ReadModuleHeader(Cursor& c, const AnalysisContext& ctx,
   return absl::OkStatus();
 }
 
-// Reads everything but the code. An error before the first function record
-// is returned; later ones are kept in Structure::error.
-absl::StatusOr<Structure> ReadStructure(absl::Span<const uint8_t> cache,
-                                        const AnalysisContext& ctx) {
-  const ArchTraits& t = ctx.traits;
-  Structure s;
-  Cursor c(cache, t.byte_order, t.word_size);
+// Reads the headers (the part before the function records); their errors
+// are returned, as nothing before them needs checking.
+absl::Status ReadHeaders(absl::Span<const uint8_t> cache,
+                         const AnalysisContext& ctx, Structure& s, Cursor& c,
+                         uint64_t* total_at) {
   if (cache.empty()) return TruncatedError(section::kHeader, "empty input", 0);
   WASMCACHE_RETURN_IF_ERROR(
       c.NeedRepeated(kNumHeaderWords, 4, section::kHeader, "the header"));
@@ -286,10 +287,17 @@ absl::StatusOr<Structure> ReadStructure(absl::Span<const uint8_t> cache,
                            uint64_t{4} * i);
     }
   }
-  uint64_t total_at = 0;
-  WASMCACHE_RETURN_IF_ERROR(ReadModuleHeader(c, ctx, s.module_header,
-                                             &total_at));
+  return ReadModuleHeader(c, ctx, s.module_header, total_at);
+}
 
+// Reads the function records, the budgets and the trailer after the
+// headers; errors go to s.error. `on_code` sees each TurboFan record as
+// soon as it is read (in s.codes, reserved for every function, so it never
+// moves); returning false stops the walk (s.stopped).
+template <class OnCode>
+void ReadRecords(const AnalysisContext& ctx, Structure& s, Cursor& c,
+                 uint64_t total_at, OnCode&& on_code) {
+  const ArchTraits& t = ctx.traits;
   const uint32_t n = ctx.module.num_declared_functions;
   s.records.resize(n);
   s.codes.reserve(n);
@@ -297,23 +305,22 @@ absl::StatusOr<Structure> ReadStructure(absl::Span<const uint8_t> cache,
   auto fail = [&](absl::Status status) {
     s.error = std::move(status);
     s.codes_before_error = s.codes.size();
-    return s;
   };
   const uint64_t first_record_at = c.offset();
   for (uint32_t i = 0; i < n; ++i) {
     const uint64_t record_at = c.offset();
     if (c.remaining() == 0) {
-      return fail(TruncatedError(section::kFunction, "input ends before tag",
-                                 record_at));
+      { fail(TruncatedError(section::kFunction, "input ends before tag",
+                                 record_at)); return; }
     }
     const uint8_t tag = c.U8();
     if (tag < static_cast<uint8_t>(FunctionTag::kLazy) ||
         tag > static_cast<uint8_t>(FunctionTag::kTurboFan)) {
-      return fail(MalformedError(
+      { fail(MalformedError(
           section::kFunction,
           absl::StrFormat("unknown tag %d for function %d", tag,
                           ctx.module.num_imported_functions + i),
-          record_at));
+          record_at)); return; }
     }
     s.records[i].tag = static_cast<FunctionTag>(tag);
     if (s.records[i].tag != FunctionTag::kTurboFan) continue;
@@ -327,7 +334,7 @@ absl::StatusOr<Structure> ReadStructure(absl::Span<const uint8_t> cache,
       if (st.ok()) {
         st = c.NeedFields({60, 1}, section::kCodeHeader, "the code header");
       }
-      return fail(std::move(st));
+      { fail(std::move(st)); return; }
     }
     CodeRecord& r = s.codes.emplace_back();
     r.declared = i;
@@ -351,9 +358,9 @@ absl::StatusOr<Structure> ReadStructure(absl::Span<const uint8_t> cache,
     if (!LooksValid(h, t)) {
       absl::Status st = CheckCodeHeader(h, header_at, t);
       s.codes.pop_back();
-      return fail(st.ok() ? InternalError(section::kCodeHeader,
+      { fail(st.ok() ? InternalError(section::kCodeHeader,
                                           "header check disagrees", header_at)
-                          : std::move(st));
+                          : std::move(st)); return; }
     }
     r.instructions_offset = c.offset();
     uint64_t parts = 0;
@@ -367,7 +374,7 @@ absl::StatusOr<Structure> ReadStructure(absl::Span<const uint8_t> cache,
         if (absl::Status st = c.Need(size, section::kCode, kCodePartNames[p]);
             !st.ok()) {
           s.codes.pop_back();
-          return fail(std::move(st));
+          { fail(std::move(st)); return; }
         }
         c.Skip(size);
       }
@@ -380,38 +387,53 @@ absl::StatusOr<Structure> ReadStructure(absl::Span<const uint8_t> cache,
     s.metadata_bytes += r.metadata_size;
     code_total += static_cast<uint32_t>(h.instructions_size);
     s.records[i].code = static_cast<uint32_t>(s.codes.size() - 1);
+    if (!on_code(r)) {
+      s.stopped = true;
+      return;
+    }
   }
   const uint64_t budgets_at = c.offset();
   if (absl::Status st = c.NeedRepeated(n, kTieringBudgetSize,
                                        section::kTieringBudget,
                                        "the tiering budgets");
       !st.ok()) {
-    return fail(std::move(st));
+    { fail(std::move(st)); return; }
   }
   s.budgets.resize(n);
   for (uint32_t i = 0; i < n; ++i) s.budgets[i] = c.U32();
   (void)budgets_at;
   if (c.remaining() != 0) {
-    return fail(MalformedError(section::kTrailer,
+    { fail(MalformedError(section::kTrailer,
                                absl::StrFormat("%d bytes after the tiering "
                                                "budgets",
                                                c.remaining()),
-                               c.offset()));
+                               c.offset())); return; }
   }
   if (code_total != s.module_header.total_code_size) {
-    return fail(MalformedError(section::kModuleHeader,
+    { fail(MalformedError(section::kModuleHeader,
                                absl::StrFormat("total code size %d but the "
                                                "functions hold %d",
                                                s.module_header.total_code_size,
                                                code_total),
-                               total_at));
+                               total_at)); return; }
   }
   if (s.codes.empty()) {
-    return fail(MalformedError(section::kFunction,
+    { fail(MalformedError(section::kFunction,
                                "no TurboFan function (V8 never writes such a "
                                "cache)",
-                               n == 0 ? c.offset() : first_record_at));
+                               n == 0 ? c.offset() : first_record_at)); return; }
   }
+}
+
+// Reads everything but the code. An error before the first function record
+// is returned; later ones are kept in Structure::error.
+absl::StatusOr<Structure> ReadStructure(absl::Span<const uint8_t> cache,
+                                        const AnalysisContext& ctx) {
+  Structure s;
+  Cursor c(cache, ctx.traits.byte_order, ctx.traits.word_size);
+  uint64_t total_at = 0;
+  WASMCACHE_RETURN_IF_ERROR(ReadHeaders(cache, ctx, s, c, &total_at));
+  ReadRecords(ctx, s, c, total_at, [](const CodeRecord&) { return true; });
   return s;
 }
 
@@ -533,6 +555,14 @@ class Loader {
   // Copies, relocates and checks all code; writes the tables.
   absl::Status Load();
   std::unique_ptr<NativeModule> Publish();
+
+  // The pipelined load: while one thread walks the records (after the
+  // headers, at `c`), the others check, copy and relocate the batches it
+  // has placed. Only for a module whose code fits one code space even in
+  // the worst case; returns nullopt (with nothing kept) when that turns
+  // out not to hold, for the caller to load the plain way. Otherwise
+  // returns the outcome the plain load would have had.
+  std::optional<absl::Status> LoadPipelined(Cursor& c, uint64_t total_at);
 
  private:
   struct TableLayout {
@@ -870,12 +900,181 @@ std::unique_ptr<NativeModule> Loader::Publish() {
   return std::move(module_);
 }
 
+std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
+                                                  uint64_t total_at) {
+  const uint32_t n = ctx_.module.num_declared_functions;
+  const uint32_t builtins =
+      static_cast<uint32_t>(ctx_.env.far_slot_builtins.size());
+  const uint64_t declared_total = s_.module_header.total_code_size;
+  // Worst case: every function padded to the alignment.
+  const uint64_t worst =
+      declared_total + uint64_t{n} * (t_.code_alignment - 1);
+  const TableLayout tables = Tables(true);
+  if (tables.end + worst > t_.max_code_space_size / 2) return std::nullopt;
+  auto size = CodeManager::ReservationSize(
+      ctx_.env.arch, worst + uint64_t{n} * t_.lazy_compile_slot_size, n,
+      builtins, 0);
+  if (!size.ok() || *size < tables.end + worst) return std::nullopt;
+
+  module_.reset(new NativeModule(&manager_, ctx_.module, ctx_.env));
+  NativeModule& m = *module_;
+  CodeSpaceInfo space;
+  if (!Reserve(*size, space).ok()) {
+    module_.reset();
+    return std::nullopt;
+  }
+  space.near_offset = tables.near_offset;
+  space.far_offset = tables.far_offset;
+  space.lazy_offset = tables.lazy_offset;
+  space.has_lazy_table = true;
+  space.used = tables.end;
+  m.spaces_.push_back(space);
+  // The parts other than the instructions are a subset of the cache.
+  m.metadata_size_ = cache_.size();
+  m.metadata_.reset(new uint8_t[std::max<size_t>(cache_.size(), 1)]);
+
+  const int threads = ThreadsOf(options_);
+  const uint64_t target = std::max<uint64_t>(
+      64 * 1024, declared_total / (uint64_t{16} * threads));
+  // Batches as the walk closes them: [batch_end[k-1], batch_end[k]).
+  const size_t max_batches = declared_total / target + 2;
+  std::vector<size_t> batch_end(max_batches);
+  std::atomic<size_t> batches_ready{0};
+  std::atomic<size_t> next_batch{0};
+  std::atomic<bool> walk_done{false};
+  bool overflow = false;
+  FirstError error(max_batches);
+  CodeSpaceInfo& placed = m.spaces_.front();
+  uint64_t batch_bytes = 0;
+  size_t closed = 0;
+
+  auto close_batch = [&](size_t end) {
+    if (closed == max_batches) return false;
+    batch_end[closed] = end;
+    batches_ready.store(++closed, std::memory_order_release);
+    return true;
+  };
+  auto walk = [&] {
+    ReadRecords(ctx_, s_, c, total_at, [&](CodeRecord& r) {
+      const uint64_t bytes =
+          AlignUp(static_cast<uint32_t>(r.header.instructions_size),
+                  t_.code_alignment);
+      if (placed.used + bytes > tables.end + worst) {
+        overflow = true;  // the header's total was wrong: walk no further
+        return false;
+      }
+      r.space = 0;
+      r.space_offset = placed.used;
+      placed.used += bytes;
+      batch_bytes += bytes;
+      if (batch_bytes >= target) {
+        batch_bytes = 0;
+        if (!close_batch(s_.codes.size())) {
+          overflow = true;
+          return false;
+        }
+      }
+      return true;
+    });
+    const size_t count = s_.error.ok() ? s_.codes.size() : s_.codes_before_error;
+    if (!overflow && (closed == 0 || batch_end[closed - 1] < count) &&
+        !close_batch(count)) {
+      overflow = true;
+    }
+    walk_done.store(true, std::memory_order_release);
+    // Every function's place is known: the tables, while the batches run.
+    if (!overflow && s_.error.ok()) WriteTables(placed);
+  };
+  auto work = [&] {
+    std::vector<Site> sites;
+    for (;;) {
+      const size_t b = next_batch.fetch_add(1, std::memory_order_relaxed);
+      // Wait for the walk to close batch b, or to end without it.
+      while (batches_ready.load(std::memory_order_acquire) <= b) {
+        if (walk_done.load(std::memory_order_acquire) &&
+            batches_ready.load(std::memory_order_acquire) <= b) {
+          return;
+        }
+        std::this_thread::yield();
+      }
+      if (error.Skip(b)) continue;
+      const size_t first = b == 0 ? 0 : batch_end[b - 1];
+      for (size_t i = first; i < batch_end[b]; ++i) {
+        absl::Status st = LoadFunction(s_.codes.data()[i], sites);
+        if (!st.ok()) {
+          error.Set(b, std::move(st));
+          break;
+        }
+      }
+    }
+  };
+  PoolOf(options_).Run(
+      threads,
+      [&](size_t task, int) {
+        if (task == 0) walk();
+        work();
+      },
+      threads);
+  // Nothing is committed until the end: the module must not release it.
+  auto uncommitted = [&](absl::Status status) {
+    placed.used = 0;
+    return status;
+  };
+  if (overflow) {
+    placed.used = 0;
+    module_.reset();
+    return std::nullopt;
+  }
+  // The input decides first: the earliest error in the code, then the
+  // structure's; a site out of reach (kInternal) only if the whole code is
+  // otherwise valid (as in the plain load).
+  absl::Status code_error = error.Get();
+  if (!code_error.ok() && code_error.code() != absl::StatusCode::kDataLoss) {
+    const size_t count = s_.error.ok() ? s_.codes.size() : s_.codes_before_error;
+    if (absl::Status st = AnalyzeOnly(cache_, ctx_, s_, count, options_);
+        !st.ok()) {
+      code_error = std::move(st);
+    }
+  }
+  if (!code_error.ok() && code_error.code() == absl::StatusCode::kDataLoss) {
+    return uncommitted(code_error);
+  }
+  if (!s_.error.ok()) return uncommitted(s_.error);
+  if (!code_error.ok()) return uncommitted(code_error);
+  for (const CodeRecord& r : s_.codes) {
+    if (AlignUp(static_cast<uint32_t>(r.header.instructions_size),
+                t_.code_alignment) > t_.max_code_space_size / 2) {
+      return uncommitted(LimitError(section::kCodeSpace,
+                                    "a function's code is over half a code "
+                                    "space",
+                                    r.instructions_offset));
+    }
+  }
+  if (!manager_.Commit(AlignUp(placed.used, PageSize()))) {
+    return uncommitted(LimitError(section::kCodeSpace,
+                                  "over the committed code-space limit", 0));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<NativeModule>> Deserialize(
     CodeManager& manager, absl::Span<const uint8_t> cache,
     const ModuleInfo& module, const Environment& env,
     const LoadOptions& options) {
   WASMCACHE_RETURN_IF_ERROR(ValidateEnvironment(env, module));
   const AnalysisContext ctx(module, env);
+  {
+    Structure s;
+    Cursor c(cache, ctx.traits.byte_order, ctx.traits.word_size);
+    uint64_t total_at = 0;
+    WASMCACHE_RETURN_IF_ERROR(ReadHeaders(cache, ctx, s, c, &total_at));
+    Loader loader(manager, cache, ctx, s, options);
+    if (std::optional<absl::Status> outcome =
+            loader.LoadPipelined(c, total_at)) {
+      WASMCACHE_RETURN_IF_ERROR(*outcome);
+      return loader.Publish();
+    }
+  }
   WASMCACHE_ASSIGN_OR_RETURN(Structure s, ReadStructure(cache, ctx));
   Loader loader(manager, cache, ctx, s, options);
   absl::Status resources =

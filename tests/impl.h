@@ -36,4 +36,15 @@ absl::Status LoadAndSerialize(Impl impl, absl::Span<const uint8_t> cache,
 
 }  // namespace wasmcache::testing
 
+// In a suite that runs against both implementations: a case that does not
+// exercise the implementation (or only the reference's own interface) runs
+// once, in the reference run, and is reported as skipped in the other.
+#define WASMCACHE_REFERENCE_ONLY(why)                                \
+  do {                                                               \
+    if (::wasmcache::testing::SelectedImpl() !=                      \
+        ::wasmcache::testing::Impl::kReference) {                    \
+      GTEST_SKIP() << "reference only: " << (why);                   \
+    }                                                                \
+  } while (false)
+
 #endif  // WASMCACHE_TESTS_IMPL_H_

@@ -20,6 +20,7 @@
 #include "spec/module_info.h"
 #include "reference/serializer.h"
 #include "synth/synth.h"
+#include "tests/impl.h"
 #include "tests/test_util.h"
 
 namespace wasmcache::testing {
@@ -91,17 +92,15 @@ std::vector<uint8_t> Canonical(Arch arch, const Loaded& l,
   return out;
 }
 
+// Loads and re-serializes with the implementation of this run of the
+// suite (tests/impl.h).
 std::vector<uint8_t> Relocate(const Loaded& l,
                               absl::Span<const uint8_t> cache) {
-  reference::CodeManager manager;
-  auto native_module = reference::Deserialize(manager, cache, l.module, l.env);
-  EXPECT_TRUE(native_module.ok()) << native_module.status();
-  if (!native_module.ok()) return {};
-  reference::Serializer serializer(**native_module);
-  auto bytes = serializer.Serialize();
-  EXPECT_TRUE(bytes.ok()) << bytes.status();
-  if (!bytes.ok()) return {};
-  return *bytes;
+  std::vector<uint8_t> bytes;
+  const absl::Status status = testing::LoadAndSerialize(
+      testing::SelectedImpl(), cache, l.module, l.env, &bytes);
+  EXPECT_TRUE(status.ok()) << status;
+  return bytes;
 }
 
 std::string Name(Arch arch, uint64_t seed, uint32_t size) {
@@ -109,6 +108,7 @@ std::string Name(Arch arch, uint64_t seed, uint32_t size) {
 }
 
 TEST(Synth, IsDeterministicAndSeedsDiffer) {
+  WASMCACHE_REFERENCE_ONLY("tests the synthesizer, not a loader");
   for (Arch arch : kAllArchs) {
     for (uint32_t size : kSizes) {
       for (uint64_t seed : kSeeds) {
@@ -130,6 +130,7 @@ TEST(Synth, IsDeterministicAndSeedsDiffer) {
 }
 
 TEST(Synth, RejectsNoFunctions) {
+  WASMCACHE_REFERENCE_ONLY("tests the synthesizer, not a loader");
   synth::SynthOptions options{.arch = Arch::kX64, .seed = 1, .num_functions = 0};
   EXPECT_EQ(synth::Synthesize(options).status().code(),
             absl::StatusCode::kInvalidArgument);
@@ -167,6 +168,7 @@ TEST(Synth, ParsesAndRelocatesToCanonicalFormOnEveryTarget) {
 }
 
 TEST(Synth, EveryModeOfTheTargetAppears) {
+  WASMCACHE_REFERENCE_ONLY("tests the synthesizer, not a loader");
   for (Arch arch : kAllArchs) {
     for (bool all_forms : {false, true}) {
       for (uint64_t seed : kSeeds) {
@@ -192,6 +194,7 @@ TEST(Synth, EveryModeOfTheTargetAppears) {
 }
 
 TEST(Synth, ModulesPassWasmValidate) {
+  WASMCACHE_REFERENCE_ONLY("tests the synthesizer, not a loader");
   std::string out;
   ASSERT_EQ(RunCommand("command -v wasm-validate", &out), 0)
       << "wabt's wasm-validate is required";
@@ -275,6 +278,7 @@ void AddStructure(Arch arch, const ParsedCache& parsed, Structure& s) {
 }
 
 TEST(Synth, HasTheStructureOfRealCaches) {
+  WASMCACHE_REFERENCE_ONLY("tests the synthesizer, not a loader");
   for (Arch arch : {Arch::kX64, Arch::kArm64}) {
     SCOPED_TRACE(ArchName(arch));
     Structure real;
@@ -306,6 +310,7 @@ TEST(Synth, HasTheStructureOfRealCaches) {
 }
 
 TEST(SynthCli, SynthVerifyRelocateInspect) {
+  WASMCACHE_REFERENCE_ONLY("tests the synthesizer, not a loader");
   const std::string cli = WASMCACHE_CLI;
   const std::string dir = std::string(WASMCACHE_BINARY_DIR) + "/synth-cli";
   std::string out;
