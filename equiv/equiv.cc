@@ -237,7 +237,7 @@ Outcome RunFast(absl::Span<const uint8_t> cache, const ModuleInfo& module,
     out.status = bytes.status();
     return out;
   }
-  out.serialized = std::move(*bytes);
+  out.serialized.assign(bytes->begin(), bytes->end());
   return out;
 }
 

@@ -42,9 +42,18 @@ class TagMap {
     for (uint32_t t = 0; t < module.num_types(); ++t) {
       if (module.is_signature[t]) type_of_sig_.emplace(env.canonical_sig_ids[t], t);
     }
-    for (uint32_t i = 0; i < env.code_pointer_handles.size(); ++i) {
-      function_of_handle_.emplace(env.code_pointer_handles[i],
-                                  module.num_imported_functions + i);
+    // Handles usually run base, base + 1, ...: then the inverse is
+    // arithmetic; otherwise a map.
+    const auto& handles = env.code_pointer_handles;
+    handles_consecutive_ = true;
+    for (uint32_t i = 0; i < handles.size() && handles_consecutive_; ++i) {
+      handles_consecutive_ = handles[i] == handles[0] + i;
+    }
+    if (!handles_consecutive_) {
+      for (uint32_t i = 0; i < handles.size(); ++i) {
+        function_of_handle_.emplace(handles[i],
+                                    module.num_imported_functions + i);
+      }
     }
     if (!env.external_reference_addresses.empty()) {
       for (uint32_t i = 0; i < env.num_external_references; ++i) {
@@ -92,6 +101,15 @@ class TagMap {
         return true;
       }
       case RelocMode::kWasmCodePointerTableEntry: {
+        if (handles_consecutive_) {
+          const auto& handles = env.code_pointer_handles;
+          if (handles.empty() || target < handles[0] ||
+              target - handles[0] >= handles.size()) {
+            return false;
+          }
+          *tag = m_.module().num_imported_functions + (target - handles[0]);
+          return true;
+        }
         auto it = function_of_handle_.find(static_cast<uint32_t>(target));
         if (target > 0xffffffff || it == function_of_handle_.end()) {
           return false;
@@ -113,6 +131,7 @@ class TagMap {
   const NativeModule& m_;
   // try_emplace keeps the first (smallest) type index per id, as V8.
   absl::flat_hash_map<uint32_t, uint32_t> type_of_sig_;
+  bool handles_consecutive_ = false;
   absl::flat_hash_map<uint32_t, uint32_t> function_of_handle_;
   absl::flat_hash_map<uint64_t, uint32_t> ext_of_address_;
 };
@@ -196,15 +215,13 @@ size_t Serializer::Measure() const {
   return size + uint64_t{kTieringBudgetSize} * m.module().num_declared_functions;
 }
 
-absl::StatusOr<std::vector<uint8_t>> Serializer::Serialize() const {
+absl::StatusOr<Bytes> Serializer::Serialize() const {
   if (module_.num_code() == 0) {
     return absl::FailedPreconditionError(
         FormatError(section::kSerializer, "no TurboFan code to serialize", 0));
   }
   // Left uninitialized: every byte is written below.
-  std::vector<uint8_t> out;
-  out.reserve(Measure());
-  out.resize(Measure());
+  Bytes out(Measure());
   WASMCACHE_RETURN_IF_ERROR(SerializeInto(absl::MakeSpan(out)));
   return out;
 }

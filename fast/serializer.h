@@ -12,6 +12,8 @@
 #define WASMCACHE_FAST_SERIALIZER_H_
 
 #include <cstdint>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -21,6 +23,30 @@
 
 namespace wasmcache::fast {
 
+// Leaves new elements uninitialized: a serialized buffer is written whole,
+// and its pages are first touched by the threads that write them rather
+// than zeroed by one thread up front.
+template <class T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = UninitializedAllocator<U>;
+  };
+  UninitializedAllocator() = default;
+  template <class U>
+  UninitializedAllocator(const UninitializedAllocator<U>&) {}
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+using Bytes = std::vector<uint8_t, UninitializedAllocator<uint8_t>>;
+
 class Serializer {
  public:
   explicit Serializer(const NativeModule& module, LoadOptions options = {})
@@ -29,7 +55,7 @@ class Serializer {
   // Bytes Serialize() writes.
   size_t Measure() const;
   // kFailedPrecondition if the module has no TurboFan code.
-  absl::StatusOr<std::vector<uint8_t>> Serialize() const;
+  absl::StatusOr<Bytes> Serialize() const;
   // Writes into `out`, which must hold exactly Measure() bytes.
   absl::Status SerializeInto(absl::Span<uint8_t> out) const;
 

@@ -27,6 +27,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "fast/deserializer.h"
+#include "fast/serializer.h"
 #include "gtest/gtest.h"
 #include "reference/code_manager.h"
 #include "reference/deserializer.h"
@@ -728,6 +730,45 @@ TEST_F(ExecutableCodeTest, DeserializedCodeRunsAtOtherAddresses) {
   // Serializing the copy gives the same bytes (already canonical: the
   // merged signature's site names type 0).
   EXPECT_EQ(Serialize(*b), cache);
+}
+
+// The fast implementation loads the same cache into code that runs, at its
+// own addresses, and serializes it back to the same bytes.
+TEST_F(ExecutableCodeTest, FastDeserializedCodeRuns) {
+  Bytes cache;
+  {
+    CodeManager manager;
+    std::unique_ptr<NativeModule> a = NewModule(manager);
+    ASSERT_NE(a, nullptr);
+    AddAndPublishTurbofan(*a, Compiled());
+    cache = Serialize(*a);
+  }
+  ASSERT_FALSE(cache.empty());
+  for (int threads : {1, 0}) {
+    fast::CodeManager manager;
+    auto b = fast::Deserialize(manager, cache, module_, env_,
+                               {.max_threads = threads});
+    ASSERT_TRUE(b.ok()) << b.status();
+    const fast::NativeModule& native = **b;
+    const std::vector<bool> lazy = OnlyNeverCompiledIsLazy();
+    const int builtins_before = builtin_calls.load();
+    for (uint32_t d = 0; d < kNumDeclared; ++d) {
+      const uint64_t entry = native.near_slot(native.code_spaces()[0], d);
+      for (const auto& [x, y] : Arguments(d)) {
+        const int64_t expected = lazy[d] ? FunctionIndex(d) : Expected(d, x, y);
+        EXPECT_EQ(CallGenerated(entry, x, y), expected)
+            << "function " << d << " (" << x << ", " << y << ")";
+      }
+      if (const fast::WasmCode* code = native.GetCode(d)) {
+        EXPECT_EQ(manager.LookupCode(code->instruction_start()), code);
+      }
+    }
+    EXPECT_GT(builtin_calls.load(), builtins_before);
+    auto again = fast::Serializer(native).Serialize();
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_TRUE(std::equal(again->begin(), again->end(), cache.begin(),
+                           cache.end()));
+  }
 }
 
 TEST_F(ExecutableCodeTest, RemovedFunctionsReachTheLazyStub) {

@@ -44,7 +44,8 @@ std::vector<uint8_t> LoadAndSerialize(fast::CodeManager& manager,
   if (!native.ok()) return {};
   auto bytes = fast::Serializer(**native, options).Serialize();
   EXPECT_TRUE(bytes.ok()) << bytes.status();
-  return bytes.ok() ? *bytes : std::vector<uint8_t>{};
+  return bytes.ok() ? std::vector<uint8_t>(bytes->begin(), bytes->end())
+                    : std::vector<uint8_t>{};
 }
 
 TEST(FastConcurrencyTest, PoolRunsEveryTaskOnceAtAnySize) {

@@ -34,7 +34,7 @@ absl::Status Check(Manager& manager, Load load, MakeSerializer serializer_of,
       return absl::InternalError("serialization failed");
     }
     EXPECT_EQ(serializer.Measure(), bytes->size());
-    if (out != nullptr) *out = std::move(*bytes);
+    if (out != nullptr) out->assign(bytes->begin(), bytes->end());
   }
   EXPECT_EQ(manager.num_code_spaces(), 0u);
   EXPECT_EQ(manager.committed_bytes(), 0u);

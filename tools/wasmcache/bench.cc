@@ -62,11 +62,19 @@ int Usage(const std::string& why) {
   return 2;
 }
 
+// Reads a whole file into a buffer of exactly its size (no growth, so the
+// peak memory is the file's).
 std::optional<std::vector<uint8_t>> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return std::nullopt;
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in),
-                              std::istreambuf_iterator<char>());
+  const std::streamsize size = in.tellg();
+  if (size < 0) return std::nullopt;
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) {
+    return std::nullopt;
+  }
+  return bytes;
 }
 
 std::optional<Args> ParseArgs(int argc, char** argv, std::string* error) {
@@ -248,7 +256,11 @@ int BenchMain(int argc, char** argv) {
     return std::move(*bytes);
   });
   // The two serializers must agree, or the timing compares different work.
-  if (fast_serialize(0) != *reference::Serializer(*ref_module).Serialize()) {
+  const fast::Bytes fast_bytes = fast_serialize(0);
+  const std::vector<uint8_t> ref_bytes =
+      *reference::Serializer(*ref_module).Serialize();
+  if (!std::equal(fast_bytes.begin(), fast_bytes.end(), ref_bytes.begin(),
+                  ref_bytes.end())) {
     Fail("comparison", absl::InternalError("fast and reference serialized "
                                            "bytes differ"));
   }
