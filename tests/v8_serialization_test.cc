@@ -27,6 +27,7 @@
 #include "reference/serializer.h"
 #include "spec/layout.h"
 #include "spec/v8_tables.h"
+#include "tests/impl.h"
 #include "tests/test_util.h"
 
 namespace wasmcache {
@@ -40,7 +41,10 @@ using reference::FunctionState;
 using wasmcache::ModuleInfo;
 using reference::NativeModule;
 using reference::ParsedCache;
+using wasmcache::testing::Impl;
+using wasmcache::testing::LoadAndSerialize;
 using wasmcache::testing::LoadCommitted;
+using wasmcache::testing::SelectedImpl;
 using wasmcache::testing::LoadedFixture;
 
 // Byte offsets of the V8 13.6 layout on 64-bit targets.
@@ -100,28 +104,42 @@ FunctionState StateOf(FunctionTag tag) {
   return FunctionState::kTurboFan;
 }
 
-// Deserializes and serializes in a fresh CodeManager.
+// Deserializes and serializes in a fresh code manager, with the
+// implementation of this run of the suite (tests/impl.h).
 absl::StatusOr<Bytes> RoundTrip(const Bytes& cache, const ModuleInfo& module,
                                 const Environment& env) {
-  CodeManager manager;
-  absl::StatusOr<std::unique_ptr<NativeModule>> native =
-      reference::Deserialize(manager, cache, module, env);
-  if (!native.ok()) {
-    EXPECT_EQ(manager.num_code_spaces(), 0u);
-    EXPECT_EQ(manager.committed_bytes(), 0u);
-    return native.status();
-  }
-  return reference::Serializer(**native).Serialize();
+  Bytes out;
+  const absl::Status status =
+      LoadAndSerialize(SelectedImpl(), cache, module, env, &out);
+  if (!status.ok()) return status;
+  return out;
 }
 
-// Expects a rejection with `code` whose message contains `part`, and an
-// empty CodeManager afterwards.
+// The section a message names and the offset it ends with.
+std::pair<std::string, std::string> SectionAndOffset(const std::string& m) {
+  const size_t colon = m.find(": ");
+  const size_t at = m.rfind(" at offset 0x");
+  return {m.substr(0, colon == m.npos ? 0 : colon),
+          at == m.npos ? "" : m.substr(at)};
+}
+
+// Expects a rejection with `code`, and an empty code manager afterwards.
+// The reference's message must contain `part`; the fast implementation's
+// words are its own, but it names the reference's section and offset.
 void ExpectRejected(const Bytes& cache, const ModuleInfo& module,
                     const Environment& env, StatusCode code,
                     const std::string& part) {
   const absl::StatusOr<Bytes> out = RoundTrip(cache, module, env);
   ASSERT_FALSE(out.ok()) << "accepted";
   EXPECT_EQ(out.status().code(), code) << out.status();
+  if (SelectedImpl() != Impl::kReference) {
+    const absl::Status reference =
+        LoadAndSerialize(Impl::kReference, cache, module, env);
+    EXPECT_EQ(SectionAndOffset(std::string(out.status().message())),
+              SectionAndOffset(std::string(reference.message())))
+        << out.status() << "\nreference: " << reference;
+    return;
+  }
   EXPECT_NE(std::string(out.status().message()).find(part), std::string::npos)
       << out.status() << " lacks \"" << part << "\"";
 }
