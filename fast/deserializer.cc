@@ -56,9 +56,8 @@ class Cursor {
     uint64_t at = pos_;
     for (uint32_t size : sizes) {
       if (size > size_ - at) {
-        return TruncatedError(section,
-                              absl::StrFormat("input ends inside %s", what),
-                              at);
+        return TruncatedError(
+            section, absl::StrFormat("input ends inside %s", what), at);
       }
       at += size;
     }
@@ -80,8 +79,8 @@ class Cursor {
     return v;
   }
   uint64_t Word() {
-    const uint64_t v =
-        word_ == 8 ? Load64(data_ + pos_, order_) : Load32(data_ + pos_, order_);
+    const uint64_t v = word_ == 8 ? Load64(data_ + pos_, order_)
+                                  : Load32(data_ + pos_, order_);
     pos_ += word_;
     return v;
   }
@@ -97,7 +96,7 @@ class Cursor {
 
 struct Record {
   FunctionTag tag = FunctionTag::kLazy;
-  uint32_t code = 0;          // index among TurboFan records
+  uint32_t code = 0;  // index among TurboFan records
 };
 
 struct CodeRecord {
@@ -106,8 +105,8 @@ struct CodeRecord {
   uint64_t instructions_offset = 0;  // file offsets
   uint64_t metadata_offset = 0;      // of reloc info, parts 1..5 follow
   uint64_t metadata_size = 0;
-  uint64_t arena_offset = 0;         // in the module's metadata arena
-  uint32_t space = 0;                // placement
+  uint64_t arena_offset = 0;  // in the module's metadata arena
+  uint32_t space = 0;         // placement
   uint64_t space_offset = 0;
 };
 
@@ -135,11 +134,11 @@ absl::Status CheckCodeHeader(const CodeHeader& h, uint64_t at,
   auto field = [&](int i) { return at + 4 * i; };
   for (int p = 0; p < kNumCodeParts; ++p) {
     if (h.*kCodePartSizes[p] < 0) {
-      return MalformedError(section::kCodeHeader,
-                            absl::StrFormat("negative %s size %d",
-                                            kCodePartNames[p],
-                                            h.*kCodePartSizes[p]),
-                            field(8 + p));
+      return MalformedError(
+          section::kCodeHeader,
+          absl::StrFormat("negative %s size %d", kCodePartNames[p],
+                          h.*kCodePartSizes[p]),
+          field(8 + p));
     }
   }
   if (static_cast<uint64_t>(h.instructions_size) > traits.max_code_space_size) {
@@ -161,12 +160,11 @@ absl::Status CheckCodeHeader(const CodeHeader& h, uint64_t at,
                              h.handler_table_offset, h.code_comments_offset};
   for (int i = 0; i < 4; ++i) {
     if (offsets[i] < 0 || offsets[i] > h.unpadded_binary_size) {
-      return MalformedError(section::kCodeHeader,
-                            absl::StrFormat("%s %d outside [0, %d]",
-                                            kCodeHeaderFieldNames[i],
-                                            offsets[i],
-                                            h.unpadded_binary_size),
-                            field(i));
+      return MalformedError(
+          section::kCodeHeader,
+          absl::StrFormat("%s %d outside [0, %d]", kCodeHeaderFieldNames[i],
+                          offsets[i], h.unpadded_binary_size),
+          field(i));
     }
   }
   if (h.stack_slots < 0 || h.ool_spills < 0) {
@@ -175,10 +173,9 @@ absl::Status CheckCodeHeader(const CodeHeader& h, uint64_t at,
                           field(h.stack_slots < 0 ? 5 : 6));
   }
   if (h.kind != kWasmFunctionKind) {
-    return MalformedError(section::kCodeHeader,
-                          absl::StrFormat("kind %d is not a wasm function",
-                                          h.kind),
-                          field(14));
+    return MalformedError(
+        section::kCodeHeader,
+        absl::StrFormat("kind %d is not a wasm function", h.kind), field(14));
   }
   if (h.tier != kTierTurboFan) {
     return MalformedError(section::kCodeHeader,
@@ -194,8 +191,8 @@ bool LooksValid(const CodeHeader& h, const ArchTraits& traits) {
   bool ok = h.instructions_size >= 0 && h.reloc_info_size >= 0 &&
             h.source_positions_size >= 0 && h.inlining_positions_size >= 0 &&
             h.deopt_data_size >= 0 && h.protected_instructions_size >= 0;
-  ok &= static_cast<uint64_t>(h.instructions_size) <=
-        traits.max_code_space_size;
+  ok &=
+      static_cast<uint64_t>(h.instructions_size) <= traits.max_code_space_size;
   ok &= h.unpadded_binary_size >= 0 &&
         h.unpadded_binary_size <= h.instructions_size;
   for (int32_t offset : {h.constant_pool_offset, h.safepoint_table_offset,
@@ -232,10 +229,10 @@ absl::Status ReadModuleHeader(Cursor& c, const AnalysisContext& ctx,
   c.Skip(imported);
 
   if (h.total_code_size > ctx.env.max_module_code_size) {
-    return LimitError(section,
-                      absl::StrFormat("total code size %d over the limit",
-                                      h.total_code_size),
-                      *total_at);
+    return LimitError(
+        section,
+        absl::StrFormat("total code size %d over the limit", h.total_code_size),
+        *total_at);
   }
   if (h.all_functions_validated > 1) {
     return MalformedError(section, "all_functions_validated is not a bool",
@@ -280,11 +277,11 @@ absl::Status ReadHeaders(absl::Span<const uint8_t> cache,
   for (int i = 0; i < kNumHeaderWords; ++i) {
     const auto& expected = ctx.env.expected_header[i];
     if (expected.has_value() && *expected != words[i]) {
-      return MismatchError(section::kHeader,
-                           absl::StrFormat("%s is 0x%08x, expected 0x%08x",
-                                           kHeaderWordNames[i], words[i],
-                                           *expected),
-                           uint64_t{4} * i);
+      return MismatchError(
+          section::kHeader,
+          absl::StrFormat("%s is 0x%08x, expected 0x%08x", kHeaderWordNames[i],
+                          words[i], *expected),
+          uint64_t{4} * i);
     }
   }
   return ReadModuleHeader(c, ctx, s.module_header, total_at);
@@ -310,17 +307,19 @@ void ReadRecords(const AnalysisContext& ctx, Structure& s, Cursor& c,
   for (uint32_t i = 0; i < n; ++i) {
     const uint64_t record_at = c.offset();
     if (c.remaining() == 0) {
-      { fail(TruncatedError(section::kFunction, "input ends before tag",
-                                 record_at)); return; }
+      fail(TruncatedError(section::kFunction, "input ends before tag",
+                          record_at));
+      return;
     }
     const uint8_t tag = c.U8();
     if (tag < static_cast<uint8_t>(FunctionTag::kLazy) ||
         tag > static_cast<uint8_t>(FunctionTag::kTurboFan)) {
-      { fail(MalformedError(
-          section::kFunction,
-          absl::StrFormat("unknown tag %d for function %d", tag,
-                          ctx.module.num_imported_functions + i),
-          record_at)); return; }
+      fail(
+          MalformedError(section::kFunction,
+                         absl::StrFormat("unknown tag %d for function %d", tag,
+                                         ctx.module.num_imported_functions + i),
+                         record_at));
+      return;
     }
     s.records[i].tag = static_cast<FunctionTag>(tag);
     if (s.records[i].tag != FunctionTag::kTurboFan) continue;
@@ -329,12 +328,13 @@ void ReadRecords(const AnalysisContext& ctx, Structure& s, Cursor& c,
     // Fifteen 4-byte fields, then the tier byte (the slow path only names
     // the field where the input ends).
     if (c.remaining() < kCodeHeaderSize - 1) {
-      absl::Status st = c.NeedRepeated(15, 4, section::kCodeHeader,
-                                        "the code header");
+      absl::Status st =
+          c.NeedRepeated(15, 4, section::kCodeHeader, "the code header");
       if (st.ok()) {
         st = c.NeedFields({60, 1}, section::kCodeHeader, "the code header");
       }
-      { fail(std::move(st)); return; }
+      fail(std::move(st));
+      return;
     }
     CodeRecord& r = s.codes.emplace_back();
     r.declared = i;
@@ -358,9 +358,10 @@ void ReadRecords(const AnalysisContext& ctx, Structure& s, Cursor& c,
     if (!LooksValid(h, t)) {
       absl::Status st = CheckCodeHeader(h, header_at, t);
       s.codes.pop_back();
-      { fail(st.ok() ? InternalError(section::kCodeHeader,
-                                          "header check disagrees", header_at)
-                          : std::move(st)); return; }
+      fail(st.ok() ? InternalError(section::kCodeHeader,
+                                   "header check disagrees", header_at)
+                   : std::move(st));
+      return;
     }
     r.instructions_offset = c.offset();
     uint64_t parts = 0;
@@ -374,7 +375,8 @@ void ReadRecords(const AnalysisContext& ctx, Structure& s, Cursor& c,
         if (absl::Status st = c.Need(size, section::kCode, kCodePartNames[p]);
             !st.ok()) {
           s.codes.pop_back();
-          { fail(std::move(st)); return; }
+          fail(std::move(st));
+          return;
         }
         c.Skip(size);
       }
@@ -393,35 +395,39 @@ void ReadRecords(const AnalysisContext& ctx, Structure& s, Cursor& c,
     }
   }
   const uint64_t budgets_at = c.offset();
-  if (absl::Status st = c.NeedRepeated(n, kTieringBudgetSize,
-                                       section::kTieringBudget,
-                                       "the tiering budgets");
+  if (absl::Status st =
+          c.NeedRepeated(n, kTieringBudgetSize, section::kTieringBudget,
+                         "the tiering budgets");
       !st.ok()) {
-    { fail(std::move(st)); return; }
+    fail(std::move(st));
+    return;
   }
   s.budgets.resize(n);
   for (uint32_t i = 0; i < n; ++i) s.budgets[i] = c.U32();
   (void)budgets_at;
   if (c.remaining() != 0) {
-    { fail(MalformedError(section::kTrailer,
-                               absl::StrFormat("%d bytes after the tiering "
-                                               "budgets",
-                                               c.remaining()),
-                               c.offset())); return; }
+    fail(MalformedError(section::kTrailer,
+                        absl::StrFormat("%d bytes after the tiering "
+                                        "budgets",
+                                        c.remaining()),
+                        c.offset()));
+    return;
   }
   if (code_total != s.module_header.total_code_size) {
-    { fail(MalformedError(section::kModuleHeader,
-                               absl::StrFormat("total code size %d but the "
-                                               "functions hold %d",
-                                               s.module_header.total_code_size,
-                                               code_total),
-                               total_at)); return; }
+    fail(MalformedError(
+        section::kModuleHeader,
+        absl::StrFormat("total code size %d but the "
+                        "functions hold %d",
+                        s.module_header.total_code_size, code_total),
+        total_at));
+    return;
   }
   if (s.codes.empty()) {
-    { fail(MalformedError(section::kFunction,
-                               "no TurboFan function (V8 never writes such a "
-                               "cache)",
-                               n == 0 ? c.offset() : first_record_at)); return; }
+    fail(MalformedError(section::kFunction,
+                        "no TurboFan function (V8 never writes such a "
+                        "cache)",
+                        n == 0 ? c.offset() : first_record_at));
+    return;
   }
 }
 
@@ -479,9 +485,8 @@ class FirstError {
   void Set(size_t batch, absl::Status status) {
     errors_[batch] = std::move(status);
     size_t current = first_.load(std::memory_order_relaxed);
-    while (batch < current &&
-           !first_.compare_exchange_weak(current, batch,
-                                         std::memory_order_relaxed)) {
+    while (batch < current && !first_.compare_exchange_weak(
+                                  current, batch, std::memory_order_relaxed)) {
     }
   }
   // Batches after a failed one need not run.
@@ -526,8 +531,8 @@ absl::Status AnalyzeOnly(absl::Span<const uint8_t> cache,
         if (error.Skip(b)) return;
         std::vector<Site> sites;
         for (size_t i = batches[b].first; i < batches[b].end; ++i) {
-          absl::Status st = AnalyzeFunction(ctx, CodeOf(cache, s.codes[i]),
-                                            sites);
+          absl::Status st =
+              AnalyzeFunction(ctx, CodeOf(cache, s.codes[i]), sites);
           if (!st.ok()) {
             error.Set(b, std::move(st));
             return;
@@ -547,8 +552,12 @@ class Loader {
  public:
   Loader(CodeManager& manager, absl::Span<const uint8_t> cache,
          const AnalysisContext& ctx, Structure& s, const LoadOptions& options)
-      : manager_(manager), cache_(cache), ctx_(ctx), s_(s),
-        options_(options), t_(ctx.traits) {}
+      : manager_(manager),
+        cache_(cache),
+        ctx_(ctx),
+        s_(s),
+        options_(options),
+        t_(ctx.traits) {}
 
   // Reserves and places; kResourceExhausted when space cannot be had.
   absl::Status Plan();
@@ -585,9 +594,8 @@ class Loader {
 
 Loader::TableLayout Loader::Tables(bool with_lazy) const {
   const uint32_t n = ctx_.module.num_declared_functions;
-  const uint64_t far_slots =
-      ctx_.env.far_slot_builtins.size() +
-      (t_.far_jumps_between_code_spaces ? n : 0);
+  const uint64_t far_slots = ctx_.env.far_slot_builtins.size() +
+                             (t_.far_jumps_between_code_spaces ? n : 0);
   TableLayout l;
   l.near_offset = 0;
   l.far_offset = AlignUp(JumpTableSize(t_, n), t_.code_alignment);
@@ -622,10 +630,9 @@ absl::Status Loader::Reserve(uint64_t size, CodeSpaceInfo& space) {
     }
   }
   if (base == MAP_FAILED) {
-    return LimitError(section::kCodeSpace,
-                      absl::StrFormat("cannot reserve %d bytes of code space",
-                                      size),
-                      0);
+    return LimitError(
+        section::kCodeSpace,
+        absl::StrFormat("cannot reserve %d bytes of code space", size), 0);
   }
   space.base = static_cast<uint8_t*>(base);
   space.size = size;
@@ -642,25 +649,23 @@ absl::Status Loader::Plan() {
 
   uint64_t estimate = 0;
   for (const CodeRecord& r : s_.codes) {
-    const uint64_t size =
-        AlignUp(static_cast<uint32_t>(r.header.instructions_size),
-                t_.code_alignment);
+    const uint64_t size = AlignUp(
+        static_cast<uint32_t>(r.header.instructions_size), t_.code_alignment);
     if (size > t_.max_code_space_size / 2) {
-      return LimitError(section::kCodeSpace,
-                        absl::StrFormat("function %d's code is over half a "
-                                        "code space",
-                                        ctx_.module.num_imported_functions +
-                                            r.declared),
-                        r.instructions_offset);
+      return LimitError(
+          section::kCodeSpace,
+          absl::StrFormat("function %d's code is over half a "
+                          "code space",
+                          ctx_.module.num_imported_functions + r.declared),
+          r.instructions_offset);
     }
     estimate += size;
   }
   const TableLayout first_tables = Tables(true);
   const uint64_t lazy_bytes = uint64_t{n} * t_.lazy_compile_slot_size;
   WASMCACHE_ASSIGN_OR_RETURN(
-      uint64_t size, CodeManager::ReservationSize(ctx_.env.arch,
-                                                  estimate + lazy_bytes, n,
-                                                  builtins, 0));
+      uint64_t size, CodeManager::ReservationSize(
+                         ctx_.env.arch, estimate + lazy_bytes, n, builtins, 0));
   if (size < first_tables.end) {
     return LimitError(section::kCodeSpace,
                       "jump tables do not fit the code space", 0);
@@ -683,9 +688,8 @@ absl::Status Loader::Plan() {
   WASMCACHE_RETURN_IF_ERROR(open_space(size, true));
   uint64_t remaining = estimate;
   for (CodeRecord& r : s_.codes) {
-    const uint64_t bytes =
-        AlignUp(static_cast<uint32_t>(r.header.instructions_size),
-                t_.code_alignment);
+    const uint64_t bytes = AlignUp(
+        static_cast<uint32_t>(r.header.instructions_size), t_.code_alignment);
     if (m.spaces_.back().used + bytes > m.spaces_.back().size) {
       WASMCACHE_ASSIGN_OR_RETURN(
           uint64_t next, CodeManager::ReservationSize(ctx_.env.arch, remaining,
@@ -749,8 +753,8 @@ void Loader::WriteTables(CodeSpaceInfo& space) {
     }
     const uint64_t lazy_target = m.far_slot(space, lazy_builtin);
     for (uint32_t i = 0; i < n; ++i) {
-      const uint64_t at = base + space.lazy_offset +
-                          uint64_t{i} * t_.lazy_compile_slot_size;
+      const uint64_t at =
+          base + space.lazy_offset + uint64_t{i} * t_.lazy_compile_slot_size;
       ops.write_lazy_slot(space.base + (at - base), at,
                           ctx_.module.num_imported_functions + i, lazy_target);
     }
@@ -788,13 +792,13 @@ absl::Status Loader::LoadFunction(const CodeRecord& r,
     uint64_t target;
     switch (site.mode) {
       case RelocMode::kWasmCall:
-        target = near_table +
-                 JumpTableSlotOffset(t_, static_cast<uint32_t>(site.tag) -
-                                             imported);
+        target =
+            near_table +
+            JumpTableSlotOffset(t_, static_cast<uint32_t>(site.tag) - imported);
         break;
       case RelocMode::kWasmStubCall:
-        target = far_table +
-                 uint64_t{site.far_slot} * t_.far_jump_table_slot_size;
+        target =
+            far_table + uint64_t{site.far_slot} * t_.far_jump_table_slot_size;
         break;
       case RelocMode::kExternalReference:
         target = env.ExternalReference(static_cast<uint32_t>(site.tag));
@@ -825,8 +829,7 @@ absl::Status Loader::Load() {
   m.metadata_size_ = s_.metadata_bytes;
   m.metadata_.reset(new uint8_t[std::max<uint64_t>(s_.metadata_bytes, 1)]);
   const int threads = ThreadsOf(options_);
-  const std::vector<Batch> batches =
-      MakeBatches(s_, s_.codes.size(), threads);
+  const std::vector<Batch> batches = MakeBatches(s_, s_.codes.size(), threads);
   FirstError error(batches.size());
   // Task 0 writes the jump tables; tasks 1.. are the batches.
   PoolOf(options_).Run(
@@ -907,8 +910,7 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
       static_cast<uint32_t>(ctx_.env.far_slot_builtins.size());
   const uint64_t declared_total = s_.module_header.total_code_size;
   // Worst case: every function padded to the alignment.
-  const uint64_t worst =
-      declared_total + uint64_t{n} * (t_.code_alignment - 1);
+  const uint64_t worst = declared_total + uint64_t{n} * (t_.code_alignment - 1);
   const TableLayout tables = Tables(true);
   if (tables.end + worst > t_.max_code_space_size / 2) return std::nullopt;
   auto size = CodeManager::ReservationSize(
@@ -934,8 +936,8 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
   m.metadata_.reset(new uint8_t[std::max<size_t>(cache_.size(), 1)]);
 
   const int threads = ThreadsOf(options_);
-  const uint64_t target = std::max<uint64_t>(
-      64 * 1024, declared_total / (uint64_t{16} * threads));
+  const uint64_t target =
+      std::max<uint64_t>(64 * 1024, declared_total / (uint64_t{16} * threads));
   // Batches as the walk closes them: [batch_end[k-1], batch_end[k]).
   const size_t max_batches = declared_total / target + 2;
   std::vector<size_t> batch_end(max_batches);
@@ -956,9 +958,8 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
   };
   auto walk = [&] {
     ReadRecords(ctx_, s_, c, total_at, [&](CodeRecord& r) {
-      const uint64_t bytes =
-          AlignUp(static_cast<uint32_t>(r.header.instructions_size),
-                  t_.code_alignment);
+      const uint64_t bytes = AlignUp(
+          static_cast<uint32_t>(r.header.instructions_size), t_.code_alignment);
       if (placed.used + bytes > tables.end + worst) {
         overflow = true;  // the header's total was wrong: walk no further
         return false;
@@ -976,7 +977,8 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
       }
       return true;
     });
-    const size_t count = s_.error.ok() ? s_.codes.size() : s_.codes_before_error;
+    const size_t count =
+        s_.error.ok() ? s_.codes.size() : s_.codes_before_error;
     if (!overflow && (closed == 0 || batch_end[closed - 1] < count) &&
         !close_batch(count)) {
       overflow = true;
@@ -1030,7 +1032,8 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
   // otherwise valid (as in the plain load).
   absl::Status code_error = error.Get();
   if (!code_error.ok() && code_error.code() != absl::StatusCode::kDataLoss) {
-    const size_t count = s_.error.ok() ? s_.codes.size() : s_.codes_before_error;
+    const size_t count =
+        s_.error.ok() ? s_.codes.size() : s_.codes_before_error;
     if (absl::Status st = AnalyzeOnly(cache_, ctx_, s_, count, options_);
         !st.ok()) {
       code_error = std::move(st);
@@ -1077,13 +1080,11 @@ absl::StatusOr<std::unique_ptr<NativeModule>> Deserialize(
   }
   WASMCACHE_ASSIGN_OR_RETURN(Structure s, ReadStructure(cache, ctx));
   Loader loader(manager, cache, ctx, s, options);
-  absl::Status resources =
-      s.error.ok() ? loader.Plan() : absl::OkStatus();
+  absl::Status resources = s.error.ok() ? loader.Plan() : absl::OkStatus();
   if (!s.error.ok() || !resources.ok()) {
     // The input decides first: errors in the code before the structural
     // error, then the structural error, then the lack of resources.
-    const size_t count =
-        s.error.ok() ? s.codes.size() : s.codes_before_error;
+    const size_t count = s.error.ok() ? s.codes.size() : s.codes_before_error;
     WASMCACHE_RETURN_IF_ERROR(AnalyzeOnly(cache, ctx, s, count, options));
     WASMCACHE_RETURN_IF_ERROR(s.error);
     return resources;
