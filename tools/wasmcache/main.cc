@@ -1,8 +1,9 @@
 // wasmcache: inspect, verify and relocate V8 13.6 wasm code caches.
 //
 //   wasmcache inspect  --arch A --wasm M.wasm C.cache [--json]
-//   wasmcache verify   --arch A --wasm M.wasm C.cache
+//   wasmcache verify   --arch A --wasm M.wasm C.cache [--impl fast]
 //   wasmcache relocate --arch A --wasm M.wasm C.cache -o OUT.cache
+//                      [--impl fast]
 //   wasmcache synth    --arch A --seed N --functions K -o C.cache
 //                      --wasm-out M.wasm [--canonical] [--all-forms]
 //   wasmcache equiv    [--arch A] [--seeds N] [--mutants M] DIR...
@@ -35,6 +36,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "fast/deserializer.h"
+#include "fast/serializer.h"
 #include "reference/cache_parser.h"
 #include "reference/code_manager.h"
 #include "reference/deserializer.h"
@@ -60,6 +63,7 @@ struct Options {
   bool record_header = false;
   std::optional<std::string> expect_header;
   uint32_t compile_time_imports = 0;
+  bool fast = false;  // --impl fast
 };
 
 int Usage(const std::string& why) {
@@ -331,6 +335,33 @@ int Inspect(const Options& options, const reference::ParsedCache& parsed,
   return 0;
 }
 
+// verify and relocate with the fast implementation (--impl fast).
+int RunFast(const Options& options, const std::vector<uint8_t>& cache,
+            const ModuleInfo& module, const Environment& env) {
+  fast::CodeManager manager;
+  auto native_module = fast::Deserialize(manager, cache, module, env);
+  if (!native_module.ok()) return Fail(native_module.status());
+  if (options.command == "verify") {
+    std::printf("valid: %s cache, %u functions (%zu TurboFan), %zu bytes\n",
+                std::string(ArchName(*options.arch)).c_str(),
+                module.num_declared_functions, (*native_module)->num_code(),
+                cache.size());
+    return 0;
+  }
+  auto bytes = fast::Serializer(**native_module).Serialize();
+  if (!bytes.ok()) return Fail(bytes.status());
+  if (!WriteFile(options.output_path,
+                 std::vector<uint8_t>(bytes->begin(), bytes->end()))) {
+    return Usage("cannot write " + options.output_path);
+  }
+  std::printf("relocated: %zu code spaces at 0x%llx, wrote %zu bytes to %s\n",
+              (*native_module)->code_spaces().size(),
+              static_cast<unsigned long long>(
+                  (*native_module)->code_spaces().front().start()),
+              bytes->size(), options.output_path.c_str());
+  return 0;
+}
+
 int Run(const Options& options) {
   auto wire = ReadFile(options.wasm_path);
   if (!wire) return Usage("cannot read " + options.wasm_path);
@@ -349,6 +380,7 @@ int Run(const Options& options) {
     const reference::NamesProvider names(*wire);
     return Inspect(options, *parsed, *module, names);
   }
+  if (options.fast) return RunFast(options, *cache, *module, env);
   reference::CodeManager manager;
   absl::StatusOr<std::unique_ptr<reference::NativeModule>> native_module =
       reference::Deserialize(manager, *cache, *module, env);
@@ -477,6 +509,12 @@ int Main(int argc, char** argv) {
       options.output_path = *v;
     } else if (arg == "--json") {
       options.json = true;
+    } else if (arg == "--impl") {
+      auto v = value();
+      if (!v || (*v != "fast" && *v != "reference")) {
+        return Usage("--impl needs reference or fast");
+      }
+      options.fast = *v == "fast";
     } else if (arg == "--record-header") {
       options.record_header = true;
     } else if (arg == "--expect-header") {
