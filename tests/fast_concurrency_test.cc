@@ -75,6 +75,36 @@ TEST(FastConcurrencyTest, EveryPoolSizeGivesTheSameBytes) {
   }
 }
 
+// Enough code for many batches: the record walk runs while other threads
+// check, copy and relocate the batches it has closed.
+TEST(FastConcurrencyTest, ManyBatchesGiveTheSameBytesAndErrorsOnEveryPoolSize) {
+  const Input in = Synthesized(Arch::kX64, 11, 12000);
+  // Batches hold at least 64 KiB of code: this makes more than eight.
+  ASSERT_GT(in.cache.size(), size_t{8} * 64 * 1024);
+  fast::CodeManager manager;
+  fast::ThreadPool one(1);
+  const auto expected = LoadAndSerialize(manager, in, {.pool = &one});
+  ASSERT_FALSE(expected.empty());
+  std::mt19937_64 rng(7);
+  for (int size : {2, 4}) {
+    fast::ThreadPool pool(size);
+    EXPECT_EQ(LoadAndSerialize(manager, in, {.pool = &pool}), expected)
+        << size << " threads";
+    // A bad byte late in the code, and one early: the same error either way.
+    for (int i = 0; i < 6; ++i) {
+      std::vector<uint8_t> mutated = in.cache;
+      const size_t at = (i % 2 == 0 ? mutated.size() / 2 : mutated.size() / 8) +
+                        rng() % (mutated.size() / 4);
+      mutated[at] ^= 0xff;
+      auto a = fast::Deserialize(manager, mutated, in.module, in.env,
+                                 {.pool = &one});
+      auto b = fast::Deserialize(manager, mutated, in.module, in.env,
+                                 {.pool = &pool});
+      EXPECT_EQ(a.status(), b.status()) << "byte 0x" << std::hex << at;
+    }
+  }
+}
+
 TEST(FastConcurrencyTest, ConcurrentLoadsLookupsAndSerializations) {
   std::vector<Input> inputs;
   for (int a = 0; a < kNumArchs; ++a) {
