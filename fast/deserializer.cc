@@ -85,6 +85,7 @@ class Cursor {
     return v;
   }
   void Skip(uint64_t n) { pos_ += n; }
+  void Seek(uint64_t offset) { pos_ = offset; }
 
  private:
   const uint8_t* data_;
@@ -287,6 +288,99 @@ absl::Status ReadHeaders(absl::Span<const uint8_t> cache,
   return ReadModuleHeader(c, ctx, s.module_header, total_at);
 }
 
+// Reads one function record at `c` when nothing in it is wrong: the tag,
+// and for TurboFan code the header (LooksValid) and the parts' bounds.
+// Fills `tag` and, for TurboFan code, the header and offsets of `r`, and
+// advances `c` past the record; false (with `c` anywhere) otherwise. Both
+// the walk and the speculative walk accept records only through this.
+bool TryParseRecord(const ArchTraits& t, Cursor& c, uint8_t* tag,
+                    CodeRecord* r) {
+  if (c.remaining() == 0) return false;
+  *tag = c.U8();
+  if (*tag < static_cast<uint8_t>(FunctionTag::kLazy) ||
+      *tag > static_cast<uint8_t>(FunctionTag::kTurboFan)) {
+    return false;
+  }
+  if (*tag != static_cast<uint8_t>(FunctionTag::kTurboFan)) return true;
+  if (c.remaining() < kCodeHeaderSize - 1) return false;
+  CodeHeader& h = r->header;
+  const uint8_t* at = c.here();
+  auto i32 = [&](int field) {
+    return static_cast<int32_t>(Load32(at + 4 * field, t.byte_order));
+  };
+  h.constant_pool_offset = i32(0);
+  h.safepoint_table_offset = i32(1);
+  h.handler_table_offset = i32(2);
+  h.code_comments_offset = i32(3);
+  h.unpadded_binary_size = i32(4);
+  h.stack_slots = i32(5);
+  h.ool_spills = i32(6);
+  h.tagged_parameter_slots = static_cast<uint32_t>(i32(7));
+  for (int p = 0; p < kNumCodeParts; ++p) h.*kCodePartSizes[p] = i32(8 + p);
+  h.kind = static_cast<uint32_t>(i32(14));
+  h.tier = at[60];
+  c.Skip(kCodeHeaderSize - 1);
+  if (!LooksValid(h, t)) return false;
+  uint64_t parts = 0;
+  for (int p = 0; p < kNumCodeParts; ++p) {
+    parts += static_cast<uint32_t>(h.*kCodePartSizes[p]);
+  }
+  if (parts > c.remaining()) return false;
+  r->instructions_offset = c.offset();
+  r->metadata_offset =
+      r->instructions_offset + static_cast<uint32_t>(h.instructions_size);
+  r->metadata_size = parts - static_cast<uint32_t>(h.instructions_size);
+  c.Skip(parts);
+  return true;
+}
+
+// The error in the record of declared function `i` at `c`, which
+// TryParseRecord refused.
+absl::Status RecordError(const AnalysisContext& ctx, Cursor& c, uint32_t i) {
+  const ArchTraits& t = ctx.traits;
+  const uint64_t record_at = c.offset();
+  if (c.remaining() == 0) {
+    return TruncatedError(section::kFunction, "input ends before tag",
+                          record_at);
+  }
+  const uint8_t tag = c.U8();
+  if (tag < static_cast<uint8_t>(FunctionTag::kLazy) ||
+      tag > static_cast<uint8_t>(FunctionTag::kTurboFan)) {
+    return MalformedError(
+        section::kFunction,
+        absl::StrFormat("unknown tag %d for function %d", tag,
+                        ctx.module.num_imported_functions + i),
+        record_at);
+  }
+  const uint64_t header_at = c.offset();
+  // Fifteen 4-byte fields, then the tier byte: name the field where the
+  // input ends.
+  if (c.remaining() < kCodeHeaderSize - 1) {
+    absl::Status st =
+        c.NeedRepeated(15, 4, section::kCodeHeader, "the code header");
+    if (st.ok()) {
+      st = c.NeedFields({60, 1}, section::kCodeHeader, "the code header");
+    }
+    return st;
+  }
+  CodeRecord r;
+  c.Seek(record_at);
+  uint8_t ignored;
+  if (!TryParseRecord(t, c, &ignored, &r) && !LooksValid(r.header, t)) {
+    absl::Status st = CheckCodeHeader(r.header, header_at, t);
+    if (!st.ok()) return st;
+  }
+  // Name the part the input ends in.
+  c.Seek(header_at + kCodeHeaderSize - 1);
+  for (int p = 0; p < kNumCodeParts; ++p) {
+    const uint64_t size = static_cast<uint32_t>(r.header.*kCodePartSizes[p]);
+    WASMCACHE_RETURN_IF_ERROR(c.Need(size, section::kCode, kCodePartNames[p]));
+    c.Skip(size);
+  }
+  return InternalError(section::kFunction, "record error not found",
+                       record_at);
+}
+
 // Reads the function records, the budgets and the trailer after the
 // headers; errors go to s.error. `on_code` sees each TurboFan record as
 // soon as it is read (in s.codes, reserved for every function, so it never
@@ -306,88 +400,20 @@ void ReadRecords(const AnalysisContext& ctx, Structure& s, Cursor& c,
   const uint64_t first_record_at = c.offset();
   for (uint32_t i = 0; i < n; ++i) {
     const uint64_t record_at = c.offset();
-    if (c.remaining() == 0) {
-      fail(TruncatedError(section::kFunction, "input ends before tag",
-                          record_at));
-      return;
-    }
-    const uint8_t tag = c.U8();
-    if (tag < static_cast<uint8_t>(FunctionTag::kLazy) ||
-        tag > static_cast<uint8_t>(FunctionTag::kTurboFan)) {
-      fail(
-          MalformedError(section::kFunction,
-                         absl::StrFormat("unknown tag %d for function %d", tag,
-                                         ctx.module.num_imported_functions + i),
-                         record_at));
+    uint8_t tag = 0;
+    CodeRecord parsed;
+    if (!TryParseRecord(t, c, &tag, &parsed)) {
+      c.Seek(record_at);
+      fail(RecordError(ctx, c, i));
       return;
     }
     s.records[i].tag = static_cast<FunctionTag>(tag);
     if (s.records[i].tag != FunctionTag::kTurboFan) continue;
-
-    const uint64_t header_at = c.offset();
-    // Fifteen 4-byte fields, then the tier byte (the slow path only names
-    // the field where the input ends).
-    if (c.remaining() < kCodeHeaderSize - 1) {
-      absl::Status st =
-          c.NeedRepeated(15, 4, section::kCodeHeader, "the code header");
-      if (st.ok()) {
-        st = c.NeedFields({60, 1}, section::kCodeHeader, "the code header");
-      }
-      fail(std::move(st));
-      return;
-    }
-    CodeRecord& r = s.codes.emplace_back();
+    CodeRecord& r = s.codes.emplace_back(parsed);
     r.declared = i;
-    CodeHeader& h = r.header;
-    const uint8_t* at = c.here();
-    auto i32 = [&](int field) {
-      return static_cast<int32_t>(Load32(at + 4 * field, t.byte_order));
-    };
-    h.constant_pool_offset = i32(0);
-    h.safepoint_table_offset = i32(1);
-    h.handler_table_offset = i32(2);
-    h.code_comments_offset = i32(3);
-    h.unpadded_binary_size = i32(4);
-    h.stack_slots = i32(5);
-    h.ool_spills = i32(6);
-    h.tagged_parameter_slots = static_cast<uint32_t>(i32(7));
-    for (int p = 0; p < kNumCodeParts; ++p) h.*kCodePartSizes[p] = i32(8 + p);
-    h.kind = static_cast<uint32_t>(i32(14));
-    h.tier = at[60];
-    c.Skip(kCodeHeaderSize - 1);
-    if (!LooksValid(h, t)) {
-      absl::Status st = CheckCodeHeader(h, header_at, t);
-      s.codes.pop_back();
-      fail(st.ok() ? InternalError(section::kCodeHeader,
-                                   "header check disagrees", header_at)
-                   : std::move(st));
-      return;
-    }
-    r.instructions_offset = c.offset();
-    uint64_t parts = 0;
-    for (int p = 0; p < kNumCodeParts; ++p) {
-      parts += static_cast<uint32_t>(h.*kCodePartSizes[p]);
-    }
-    if (parts > c.remaining()) {
-      // Name the part the input ends in.
-      for (int p = 0; p < kNumCodeParts; ++p) {
-        const uint64_t size = static_cast<uint32_t>(h.*kCodePartSizes[p]);
-        if (absl::Status st = c.Need(size, section::kCode, kCodePartNames[p]);
-            !st.ok()) {
-          s.codes.pop_back();
-          fail(std::move(st));
-          return;
-        }
-        c.Skip(size);
-      }
-    }
-    r.metadata_offset =
-        r.instructions_offset + static_cast<uint32_t>(h.instructions_size);
-    r.metadata_size = parts - static_cast<uint32_t>(h.instructions_size);
-    c.Skip(parts);
     r.arena_offset = s.metadata_bytes;
     s.metadata_bytes += r.metadata_size;
-    code_total += static_cast<uint32_t>(h.instructions_size);
+    code_total += static_cast<uint32_t>(r.header.instructions_size);
     s.records[i].code = static_cast<uint32_t>(s.codes.size() - 1);
     if (!on_code(r)) {
       s.stopped = true;
