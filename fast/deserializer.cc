@@ -377,63 +377,8 @@ absl::Status RecordError(const AnalysisContext& ctx, Cursor& c, uint32_t i) {
     WASMCACHE_RETURN_IF_ERROR(c.Need(size, section::kCode, kCodePartNames[p]));
     c.Skip(size);
   }
-  return InternalError(section::kFunction, "record error not found", record_at);
-}
-
-// A second walk over the records that starts half way through, at a place
-// that looks like a record boundary: a TurboFan record followed by a chain
-// of well-formed records. Records it reads are taken over by the main walk
-// only if the main walk arrives exactly at that place; they are accepted by
-// the same function (TryParseRecord), so taking them over changes nothing
-// but the time the walk takes.
-struct Speculation {
-  static constexpr uint64_t kNone = ~uint64_t{0};
-  std::atomic<uint64_t> start{kNone};  // published once found
-  std::atomic<bool> stop{false};
-  std::atomic<bool> done{false};
-  // Written by the speculative walk only; read after `done`.
-  std::vector<uint64_t> offsets;  // start of each record read
-  std::vector<uint8_t> tags;
-  std::vector<CodeRecord> codes;  // TurboFan records, in order
-  uint64_t end = 0;               // after the last record read
-};
-
-void SpeculativeWalk(const ArchTraits& t, absl::Span<const uint8_t> cache,
-                     uint64_t from, uint64_t to, Speculation& spec) {
-  constexpr int kChain = 16;     // records checked before trusting a start
-  constexpr int kTurboFan = 12;  // of which TurboFan at least
-  Cursor c(cache, t.byte_order, t.word_size);
-  for (uint64_t o = from; o < to && !spec.stop.load(std::memory_order_relaxed);
-       ++o) {
-    if (cache[o] != static_cast<uint8_t>(FunctionTag::kTurboFan)) continue;
-    c.Seek(o);
-    int turbofan = 0;
-    bool chained = true;
-    for (int k = 0; k < kChain && chained; ++k) {
-      uint8_t tag = 0;
-      CodeRecord r;
-      chained = TryParseRecord(t, c, &tag, &r);
-      turbofan += tag == static_cast<uint8_t>(FunctionTag::kTurboFan);
-    }
-    if (!chained || turbofan < kTurboFan) continue;
-    spec.start.store(o, std::memory_order_release);
-    c.Seek(o);
-    spec.end = o;
-    while (!spec.stop.load(std::memory_order_relaxed)) {
-      const uint64_t at = c.offset();
-      uint8_t tag = 0;
-      CodeRecord r;
-      if (!TryParseRecord(t, c, &tag, &r)) break;
-      spec.offsets.push_back(at);
-      spec.tags.push_back(tag);
-      if (tag == static_cast<uint8_t>(FunctionTag::kTurboFan)) {
-        spec.codes.push_back(r);
-      }
-      spec.end = c.offset();
-    }
-    break;
-  }
-  spec.done.store(true, std::memory_order_release);
+  return InternalError(section::kFunction, "record error not found",
+                       record_at);
 }
 
 // Reads the function records, the budgets and the trailer after the
@@ -442,8 +387,7 @@ void SpeculativeWalk(const ArchTraits& t, absl::Span<const uint8_t> cache,
 // moves); returning false stops the walk (s.stopped).
 template <class OnCode>
 void ReadRecords(const AnalysisContext& ctx, Structure& s, Cursor& c,
-                 uint64_t total_at, OnCode&& on_code,
-                 Speculation* spec = nullptr) {
+                 uint64_t total_at, OnCode&& on_code) {
   const ArchTraits& t = ctx.traits;
   const uint32_t n = ctx.module.num_declared_functions;
   s.records.resize(n);
@@ -455,41 +399,6 @@ void ReadRecords(const AnalysisContext& ctx, Structure& s, Cursor& c,
   };
   const uint64_t first_record_at = c.offset();
   for (uint32_t i = 0; i < n; ++i) {
-    if (spec != nullptr) {
-      const uint64_t start = spec->start.load(std::memory_order_acquire);
-      if (start != Speculation::kNone && c.offset() >= start) {
-        spec->stop.store(true, std::memory_order_relaxed);
-        if (c.offset() == start) {
-          // Take over what the other walk read from here, up to the last
-          // declared function.
-          while (!spec->done.load(std::memory_order_acquire)) {
-            std::this_thread::yield();
-          }
-          const size_t taken = std::min<size_t>(spec->tags.size(), n - i);
-          size_t next_code = 0;
-          bool stopped = false;
-          for (size_t k = 0; k < taken && !stopped; ++k, ++i) {
-            s.records[i].tag = static_cast<FunctionTag>(spec->tags[k]);
-            if (s.records[i].tag != FunctionTag::kTurboFan) continue;
-            CodeRecord& r = s.codes.emplace_back(spec->codes[next_code++]);
-            r.declared = i;
-            r.arena_offset = s.metadata_bytes;
-            s.metadata_bytes += r.metadata_size;
-            code_total += static_cast<uint32_t>(r.header.instructions_size);
-            s.records[i].code = static_cast<uint32_t>(s.codes.size() - 1);
-            stopped = !on_code(r);
-          }
-          if (stopped) {
-            s.stopped = true;
-            return;
-          }
-          c.Seek(taken < spec->offsets.size() ? spec->offsets[taken]
-                                              : spec->end);
-        }
-        spec = nullptr;
-        if (i >= n) break;
-      }
-    }
     const uint64_t record_at = c.offset();
     uint8_t tag = 0;
     CodeRecord parsed;
@@ -1073,40 +982,27 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
     batches_ready.store(++closed, std::memory_order_release);
     return true;
   };
-  // With a second thread, a speculative walk from half way through the
-  // records shortens the one sequential part (see Speculation).
-  Speculation speculation;
-  const uint64_t records_at = c.offset();
-  const uint64_t records_end =
-      cache_.size() - std::min<uint64_t>(cache_.size() - records_at,
-                                         uint64_t{n} * kTieringBudgetSize);
-  const bool speculate = threads >= 2 && n >= 1024;
   auto walk = [&] {
-    ReadRecords(
-        ctx_, s_, c, total_at,
-        [&](CodeRecord& r) {
-          const uint64_t bytes =
-              AlignUp(static_cast<uint32_t>(r.header.instructions_size),
-                      t_.code_alignment);
-          if (placed.used + bytes > tables.end + worst) {
-            overflow = true;  // the header's total was wrong: walk no further
-            return false;
-          }
-          r.space = 0;
-          r.space_offset = placed.used;
-          placed.used += bytes;
-          batch_bytes += bytes;
-          if (batch_bytes >= target) {
-            batch_bytes = 0;
-            if (!close_batch(s_.codes.size())) {
-              overflow = true;
-              return false;
-            }
-          }
-          return true;
-        },
-        speculate ? &speculation : nullptr);
-    speculation.stop.store(true, std::memory_order_relaxed);
+    ReadRecords(ctx_, s_, c, total_at, [&](CodeRecord& r) {
+      const uint64_t bytes = AlignUp(
+          static_cast<uint32_t>(r.header.instructions_size), t_.code_alignment);
+      if (placed.used + bytes > tables.end + worst) {
+        overflow = true;  // the header's total was wrong: walk no further
+        return false;
+      }
+      r.space = 0;
+      r.space_offset = placed.used;
+      placed.used += bytes;
+      batch_bytes += bytes;
+      if (batch_bytes >= target) {
+        batch_bytes = 0;
+        if (!close_batch(s_.codes.size())) {
+          overflow = true;
+          return false;
+        }
+      }
+      return true;
+    });
     const size_t count =
         s_.error.ok() ? s_.codes.size() : s_.codes_before_error;
     if (!overflow && (closed == 0 || batch_end[closed - 1] < count) &&
@@ -1144,11 +1040,6 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
       threads,
       [&](size_t task, int) {
         if (task == 0) walk();
-        if (task == 1 && speculate) {
-          SpeculativeWalk(t_, cache_,
-                          records_at + (records_end - records_at) / 2,
-                          records_end, speculation);
-        }
         work();
       },
       threads);
@@ -1157,14 +1048,6 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
     placed.used = 0;
     return status;
   };
-  // The speculative walk may still be looking if the main walk ended
-  // first; it stops at once (stop is set) and must finish before its
-  // records go away.
-  if (speculate) {
-    while (!speculation.done.load(std::memory_order_acquire)) {
-      std::this_thread::yield();
-    }
-  }
   if (overflow) {
     placed.used = 0;
     module_.reset();
