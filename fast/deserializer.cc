@@ -377,8 +377,7 @@ absl::Status RecordError(const AnalysisContext& ctx, Cursor& c, uint32_t i) {
     WASMCACHE_RETURN_IF_ERROR(c.Need(size, section::kCode, kCodePartNames[p]));
     c.Skip(size);
   }
-  return InternalError(section::kFunction, "record error not found",
-                       record_at);
+  return InternalError(section::kFunction, "record error not found", record_at);
 }
 
 // Reads the function records, the budgets and the trailer after the
