@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-#include "fast/encoders/riscv.h"
+#include "fast/encoders/sequence.h"
 
 namespace wasmcache::fast::loong64 {
 

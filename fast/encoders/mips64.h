@@ -12,7 +12,7 @@
 
 #include <cstdint>
 
-#include "fast/encoders/riscv.h"
+#include "fast/encoders/sequence.h"
 
 namespace wasmcache::fast::mips64 {
 
