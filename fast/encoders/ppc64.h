@@ -37,6 +37,7 @@
 #include <array>
 #include <cstdint>
 
+#include "fast/encoders/reach.h"
 #include "spec/word_domain.h"
 
 namespace wasmcache::fast {
@@ -74,15 +75,8 @@ struct Ppc64Pattern {
   std::array<Ppc64WordCheck, 5> checks;
 };
 
-// The values a form holds. A relative form holds target - site, a signed
-// number of `bits` bits whose low `align` bits are zero; an absolute form
-// holds the address (or tag) itself, unsigned, of `bits` bits (64: any),
-// and reading one back keeps those bits only.
-struct Ppc64Reach {
-  bool relative;
-  uint8_t align;
-  uint8_t bits;
-};
+// The values a form holds (fast/encoders/reach.h).
+using Ppc64Reach = Reach;
 
 struct Ppc64FormRow {
   const Ppc64Layout* layout;
@@ -152,9 +146,6 @@ struct Ppc64Words {
   static constexpr uint32_t Mask(const Ppc64Field& f) {
     return static_cast<uint32_t>(((uint64_t{1} << f.width) - 1) << f.insn_lsb);
   }
-  static constexpr uint64_t LowMask(int bits) {
-    return bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
-  }
 
   // The value words[0, layout.words) carry.
   static U64 Gather(const Ppc64Layout& layout, const U32* words) {
@@ -192,23 +183,14 @@ struct Ppc64Words {
     return ok;
   }
 
-  // The value a form holds for `target` (an address at `site`, or a tag).
-  static U64 ToValue(const Ppc64Reach& reach, U64 site, U64 target) {
-    return reach.relative ? D::Sub(target, site) : target;
+  static U64 ToValue(const Reach& reach, U64 site, U64 target) {
+    return ReachCodec<D>::ToValue(reach, site, target);
   }
-  static Bool InReach(const Ppc64Reach& reach, U64 value) {
-    Bool ok = reach.align == 0 ? D::True() : LowBitsZero<D>(value, reach.align);
-    if (reach.bits < 64) {
-      ok = D::BoolAnd(ok, reach.relative ? FitsSigned<D>(value, reach.bits)
-                                         : FitsUnsigned<D>(value, reach.bits));
-    }
-    return ok;
+  static Bool InReach(const Reach& reach, U64 value) {
+    return ReachCodec<D>::InReach(reach, value);
   }
-  // What a held value stands for.
-  static U64 FromValue(const Ppc64Reach& reach, U64 site, U64 value) {
-    if (reach.relative) return D::Add(site, value);
-    return reach.bits < 64 ? D::And(value, D::C64(LowMask(reach.bits)))
-                           : value;
+  static U64 FromValue(const Reach& reach, U64 site, U64 value) {
+    return ReachCodec<D>::FromValue(reach, site, value);
   }
 };
 

@@ -26,6 +26,7 @@
 #include <array>
 #include <cstdint>
 
+#include "fast/encoders/reach.h"
 #include "spec/word_domain.h"
 
 namespace wasmcache::fast {
@@ -59,15 +60,8 @@ struct S390xPattern {
   std::array<S390xHeadCheck, 2> checks;
 };
 
-// The values a form holds: a relative form holds target - site, signed, of
-// `bits` bits with the low `align` bits zero; an absolute form holds the
-// address (or tag), unsigned, of `bits` bits (64: any), and reading one back
-// keeps those bits only.
-struct S390xReach {
-  bool relative;
-  uint8_t align;
-  uint8_t bits;
-};
+// The values a form holds (fast/encoders/reach.h).
+using S390xReach = Reach;
 
 struct S390xFormRow {
   const S390xLayout* layout;
@@ -144,21 +138,14 @@ struct S390xImms {
     return ok;
   }
 
-  static U64 ToValue(const S390xReach& reach, U64 site, U64 target) {
-    return reach.relative ? D::Sub(target, site) : target;
+  static U64 ToValue(const Reach& reach, U64 site, U64 target) {
+    return ReachCodec<D>::ToValue(reach, site, target);
   }
-  static Bool InReach(const S390xReach& reach, U64 value) {
-    const Bool aligned =
-        reach.align == 0 ? D::True() : LowBitsZero<D>(value, reach.align);
-    if (reach.bits >= 64) return aligned;
-    return D::BoolAnd(aligned, reach.relative
-                                   ? FitsSigned<D>(value, reach.bits)
-                                   : FitsUnsigned<D>(value, reach.bits));
+  static Bool InReach(const Reach& reach, U64 value) {
+    return ReachCodec<D>::InReach(reach, value);
   }
-  static U64 FromValue(const S390xReach& reach, U64 site, U64 value) {
-    if (reach.relative) return D::Add(site, value);
-    if (reach.bits >= 64) return value;
-    return D::And(value, D::C64((uint64_t{1} << reach.bits) - 1));
+  static U64 FromValue(const Reach& reach, U64 site, U64 value) {
+    return ReachCodec<D>::FromValue(reach, site, value);
   }
 };
 
