@@ -222,6 +222,16 @@ const WasmCode* CodeManager::LookupCode(uint64_t pc) const {
   return module == nullptr ? nullptr : module->Lookup(pc);
 }
 
+std::pair<const WasmCode*, SafepointHit> CodeManager::LookupCodeAndSafepoint(
+    uint64_t pc) const {
+  const WasmCode* code = LookupCode(pc);
+  if (code == nullptr) return {nullptr, SafepointHit{}};
+  return {code, FindSafepoint(code->instructions().data(), code->header(),
+                              code->native_module()->arch(),
+                              static_cast<uint32_t>(pc -
+                                                    code->instruction_start()))};
+}
+
 size_t CodeManager::num_code_spaces() const {
   std::shared_lock<std::shared_mutex> lock(mutex_);
   return spaces_.size();

@@ -33,6 +33,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "fast/check/safepoints.h"
 #include "spec/arch.h"
 #include "spec/environment.h"
 #include "spec/layout.h"
@@ -197,6 +198,11 @@ class CodeManager {
 
   NativeModule* LookupNativeModule(uint64_t pc) const;
   const WasmCode* LookupCode(uint64_t pc) const;
+  // The code containing pc and the safepoint entry V8 would use for a
+  // frame suspended at pc (found == false if none). The bitmap points into
+  // the code: it lives as long as the module.
+  std::pair<const WasmCode*, SafepointHit> LookupCodeAndSafepoint(
+      uint64_t pc) const;
 
   uint64_t committed_bytes() const { return committed_.load(); }
   uint64_t reserved_bytes() const { return reserved_.load(); }
