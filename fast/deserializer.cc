@@ -186,25 +186,6 @@ absl::Status CheckCodeHeader(const CodeHeader& h, uint64_t at,
   return absl::OkStatus();
 }
 
-// True when CheckCodeHeader would accept `h` (its conditions in one
-// expression, for the common case).
-bool LooksValid(const CodeHeader& h, const ArchTraits& traits) {
-  bool ok = h.instructions_size >= 0 && h.reloc_info_size >= 0 &&
-            h.source_positions_size >= 0 && h.inlining_positions_size >= 0 &&
-            h.deopt_data_size >= 0 && h.protected_instructions_size >= 0;
-  ok &=
-      static_cast<uint64_t>(h.instructions_size) <= traits.max_code_space_size;
-  ok &= h.unpadded_binary_size >= 0 &&
-        h.unpadded_binary_size <= h.instructions_size;
-  for (int32_t offset : {h.constant_pool_offset, h.safepoint_table_offset,
-                         h.handler_table_offset, h.code_comments_offset}) {
-    ok &= offset >= 0 && offset <= h.unpadded_binary_size;
-  }
-  ok &= h.stack_slots >= 0 && h.ool_spills >= 0;
-  ok &= h.kind == kWasmFunctionKind && h.tier == kTierTurboFan;
-  return ok;
-}
-
 absl::Status ReadModuleHeader(Cursor& c, const AnalysisContext& ctx,
                               ModuleHeader& h, uint64_t* total_at) {
   const uint32_t word = ctx.traits.word_size;
@@ -289,7 +270,7 @@ absl::Status ReadHeaders(absl::Span<const uint8_t> cache,
 }
 
 // Reads one function record at `c` when nothing in it is wrong: the tag,
-// and for TurboFan code the header (LooksValid) and the parts' bounds.
+// and for TurboFan code the header (CheckCodeHeader) and the parts' bounds.
 // Fills `tag` and, for TurboFan code, the header and offsets of `r`, and
 // advances `c` past the record; false (with `c` anywhere) otherwise. Both
 // the walk and the speculative walk accept records only through this.
@@ -320,7 +301,7 @@ bool TryParseRecord(const ArchTraits& t, Cursor& c, uint8_t* tag,
   h.kind = static_cast<uint32_t>(i32(14));
   h.tier = at[60];
   c.Skip(kCodeHeaderSize - 1);
-  if (!LooksValid(h, t)) return false;
+  if (!CheckCodeHeader(h, 0, t).ok()) return false;
   uint64_t parts = 0;
   for (int p = 0; p < kNumCodeParts; ++p) {
     parts += static_cast<uint32_t>(h.*kCodePartSizes[p]);
@@ -366,9 +347,8 @@ absl::Status RecordError(const AnalysisContext& ctx, Cursor& c, uint32_t i) {
   CodeRecord r;
   c.Seek(record_at);
   uint8_t ignored;
-  if (!TryParseRecord(t, c, &ignored, &r) && !LooksValid(r.header, t)) {
-    absl::Status st = CheckCodeHeader(r.header, header_at, t);
-    if (!st.ok()) return st;
+  if (!TryParseRecord(t, c, &ignored, &r)) {
+    WASMCACHE_RETURN_IF_ERROR(CheckCodeHeader(r.header, header_at, t));
   }
   // Name the part the input ends in.
   c.Seek(header_at + kCodeHeaderSize - 1);
