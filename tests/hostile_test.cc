@@ -357,15 +357,6 @@ absl::Status Load(const Bytes& cache, const ModuleInfo& module,
       wasmcache::testing::SelectedImpl(), cache, module, env, out);
 }
 
-// The section a message names ("reloc" in "reloc: ... at offset 0x10") and
-// the offset it ends with ("" if none).
-std::pair<std::string, std::string> SectionAndOffset(std::string_view m) {
-  const size_t colon = m.find(": ");
-  const size_t at = m.rfind(" at offset 0x");
-  return {std::string(m.substr(0, colon == m.npos ? 0 : colon)),
-          at == m.npos ? "" : std::string(m.substr(at))};
-}
-
 // Expects `cache` to be rejected with `code`. The reference's message must
 // contain `message_part` if given (to tell apart checks with the same
 // code); the fast implementation's words are its own, but it must name the
@@ -376,11 +367,8 @@ void ExpectRejected(const Bytes& cache, const LoadedFixture& f, StatusCode code,
   EXPECT_EQ(status.code(), code) << status;
   const wasmcache::testing::Impl impl = wasmcache::testing::SelectedImpl();
   if (impl != wasmcache::testing::Impl::kReference) {
-    const absl::Status reference = wasmcache::testing::LoadAndSerialize(
-        wasmcache::testing::Impl::kReference, cache, f.module, f.env);
-    EXPECT_EQ(SectionAndOffset(std::string(status.message())),
-              SectionAndOffset(std::string(reference.message())))
-        << ImplName(impl) << ": " << status << "\nreference: " << reference;
+    wasmcache::testing::ExpectReferenceSectionAndOffset(status, cache,
+                                                        f.module, f.env);
     return;
   }
   if (!message_part.empty()) {

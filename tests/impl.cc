@@ -89,4 +89,21 @@ absl::Status LoadAndSerialize(Impl impl, absl::Span<const uint8_t> cache,
       out);
 }
 
+void ExpectReferenceSectionAndOffset(const absl::Status& status,
+                                     absl::Span<const uint8_t> cache,
+                                     const ModuleInfo& module,
+                                     const Environment& env) {
+  auto section_and_offset = [](const absl::Status& st) {
+    const std::string m(st.message());
+    const size_t colon = m.find(": ");
+    const size_t at = m.rfind(" at offset 0x");
+    return std::make_pair(m.substr(0, colon == m.npos ? 0 : colon),
+                          at == m.npos ? "" : m.substr(at));
+  };
+  const absl::Status reference =
+      LoadAndSerialize(Impl::kReference, cache, module, env);
+  EXPECT_EQ(section_and_offset(status), section_and_offset(reference))
+      << status << "\nreference: " << reference;
+}
+
 }  // namespace wasmcache::testing

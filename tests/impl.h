@@ -34,6 +34,14 @@ absl::Status LoadAndSerialize(Impl impl, absl::Span<const uint8_t> cache,
                               const ModuleInfo& module, const Environment& env,
                               std::vector<uint8_t>* out = nullptr);
 
+// The reference's verdict on `cache`, to hold another implementation's
+// rejection `status` against: the same section ("reloc" in "reloc: ... at
+// offset 0x10") and the same offset, whatever the words in between.
+void ExpectReferenceSectionAndOffset(const absl::Status& status,
+                                     absl::Span<const uint8_t> cache,
+                                     const ModuleInfo& module,
+                                     const Environment& env);
+
 }  // namespace wasmcache::testing
 
 // In a suite that runs against both implementations: a case that does not

@@ -115,14 +115,6 @@ absl::StatusOr<Bytes> RoundTrip(const Bytes& cache, const ModuleInfo& module,
   return out;
 }
 
-// The section a message names and the offset it ends with.
-std::pair<std::string, std::string> SectionAndOffset(const std::string& m) {
-  const size_t colon = m.find(": ");
-  const size_t at = m.rfind(" at offset 0x");
-  return {m.substr(0, colon == m.npos ? 0 : colon),
-          at == m.npos ? "" : m.substr(at)};
-}
-
 // Expects a rejection with `code`, and an empty code manager afterwards.
 // The reference's message must contain `part`; the fast implementation's
 // words are its own, but it names the reference's section and offset.
@@ -133,11 +125,8 @@ void ExpectRejected(const Bytes& cache, const ModuleInfo& module,
   ASSERT_FALSE(out.ok()) << "accepted";
   EXPECT_EQ(out.status().code(), code) << out.status();
   if (SelectedImpl() != Impl::kReference) {
-    const absl::Status reference =
-        LoadAndSerialize(Impl::kReference, cache, module, env);
-    EXPECT_EQ(SectionAndOffset(std::string(out.status().message())),
-              SectionAndOffset(std::string(reference.message())))
-        << out.status() << "\nreference: " << reference;
+    wasmcache::testing::ExpectReferenceSectionAndOffset(out.status(), cache,
+                                                        module, env);
     return;
   }
   EXPECT_NE(std::string(out.status().message()).find(part), std::string::npos)
