@@ -76,7 +76,7 @@ uint64_t NativeModule::near_slot(const CodeSpaceInfo& space,
 uint64_t NativeModule::far_slot(const CodeSpaceInfo& space,
                                 uint32_t far_index) const {
   return space.start() + space.far_offset +
-         uint64_t{far_index} * traits().far_jump_table_slot_size;
+         FarJumpTableSlotOffset(traits(), far_index);
 }
 
 uint64_t NativeModule::lazy_slot(uint32_t declared_index) const {
@@ -87,20 +87,14 @@ uint64_t NativeModule::lazy_slot(uint32_t declared_index) const {
 
 std::optional<uint32_t> NativeModule::DeclaredIndexFromNearSlot(
     uint64_t address) const {
-  const ArchTraits& t = traits();
-  const uint32_t per_line = SlotsPerLine(t);
+  const SlotGeometry near = NearSlots(traits());
   for (const CodeSpaceInfo& s : spaces_) {
     const uint64_t table = s.start() + s.near_offset;
     if (address < table) continue;
     const uint64_t offset = address - table;
-    const uint64_t line = offset / t.jump_table_line_size;
-    const uint64_t in_line = offset % t.jump_table_line_size;
-    if (in_line % t.jump_table_slot_size != 0) continue;
-    const uint64_t slot_in_line = in_line / t.jump_table_slot_size;
-    if (slot_in_line >= per_line) continue;
-    const uint64_t index = line * per_line + slot_in_line;
-    if (index < module_.num_declared_functions) {
-      return static_cast<uint32_t>(index);
+    if (SlotMap<NativeDomain>::IsSlot(near, offset,
+                                      module_.num_declared_functions)) {
+      return static_cast<uint32_t>(SlotMap<NativeDomain>::Index(near, offset));
     }
   }
   return std::nullopt;
@@ -108,15 +102,14 @@ std::optional<uint32_t> NativeModule::DeclaredIndexFromNearSlot(
 
 std::optional<uint32_t> NativeModule::BuiltinSlotFromFarSlot(
     uint64_t address) const {
-  const uint32_t slot_size = traits().far_jump_table_slot_size;
+  const SlotGeometry far = FarSlots(traits());
   for (const CodeSpaceInfo& s : spaces_) {
     const uint64_t table = s.start() + s.far_offset;
     if (address < table) continue;
     const uint64_t offset = address - table;
-    if (offset % slot_size != 0) continue;
-    const uint64_t index = offset / slot_size;
-    if (index < env_.far_slot_builtins.size()) {
-      return static_cast<uint32_t>(index);
+    if (SlotMap<NativeDomain>::IsSlot(far, offset,
+                                      env_.far_slot_builtins.size())) {
+      return static_cast<uint32_t>(SlotMap<NativeDomain>::Index(far, offset));
     }
   }
   return std::nullopt;

@@ -44,7 +44,7 @@ struct JumpTableLayout {
     return near_offset + JumpTableSlotOffset(t, declared_index);
   }
   uint64_t FarSlotOffset(const ArchTraits& t, uint32_t far_index) const {
-    return far_offset + uint64_t{far_index} * t.far_jump_table_slot_size;
+    return far_offset + FarJumpTableSlotOffset(t, far_index);
   }
   uint64_t LazySlotOffset(const ArchTraits& t, uint32_t declared_index) const {
     return lazy_offset + uint64_t{declared_index} * t.lazy_compile_slot_size;

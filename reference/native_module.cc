@@ -277,16 +277,14 @@ std::optional<uint32_t> NativeModule::DeclaredIndexFromNearSlot(
   if (entry == nullptr || address < entry->tables_address()) {
     return std::nullopt;
   }
-  const ArchTraits& t = traits();
   const uint64_t offset = address - entry->tables_address();
-  if (offset >= entry->layout.near_size) return std::nullopt;
-  const uint64_t line = offset / t.jump_table_line_size;
-  const uint64_t in_line = offset % t.jump_table_line_size;
-  if (in_line % t.jump_table_slot_size != 0) return std::nullopt;
-  const uint64_t index =
-      line * SlotsPerLine(t) + in_line / t.jump_table_slot_size;
-  if (index >= module_.num_declared_functions) return std::nullopt;
-  return static_cast<uint32_t>(index);
+  if (offset >= entry->layout.near_size ||
+      !SlotMap<NativeDomain>::IsSlot(NearSlots(traits()), offset,
+                                     module_.num_declared_functions)) {
+    return std::nullopt;
+  }
+  return static_cast<uint32_t>(
+      SlotMap<NativeDomain>::Index(NearSlots(traits()), offset));
 }
 
 std::optional<uint32_t> NativeModule::BuiltinSlotFromFarSlot(
@@ -294,14 +292,15 @@ std::optional<uint32_t> NativeModule::BuiltinSlotFromFarSlot(
   Lock lock(mutex_);
   const CodeSpaceEntry* entry = SpaceOf(address);
   if (entry == nullptr) return std::nullopt;
-  const ArchTraits& t = traits();
   const uint64_t start = entry->tables_address() + entry->layout.far_offset;
   if (address < start) return std::nullopt;
   const uint64_t offset = address - start;
-  if (offset % t.far_jump_table_slot_size != 0) return std::nullopt;
-  const uint64_t index = offset / t.far_jump_table_slot_size;
-  if (index >= entry->layout.num_far_builtin_slots) return std::nullopt;
-  return static_cast<uint32_t>(index);
+  if (!SlotMap<NativeDomain>::IsSlot(FarSlots(traits()), offset,
+                                     entry->layout.num_far_builtin_slots)) {
+    return std::nullopt;
+  }
+  return static_cast<uint32_t>(
+      SlotMap<NativeDomain>::Index(FarSlots(traits()), offset));
 }
 
 std::vector<const CodeSpaceEntry*> NativeModule::code_spaces() const {

@@ -23,6 +23,8 @@
 #include <optional>
 #include <string_view>
 
+#include "spec/slot_maps.h"
+
 namespace wasmcache {
 
 enum class Arch : uint8_t {
@@ -94,11 +96,23 @@ static_assert(SlotsPerLine(TraitsOf(Arch::kIa32)) == 12);
 static_assert(SlotsPerLine(TraitsOf(Arch::kPpc64)) == 16);
 static_assert(SlotsPerLine(TraitsOf(Arch::kS390x)) == 16);
 
+// Geometry of the near and far jump tables (spec/slot_maps.h).
+constexpr SlotGeometry NearSlots(const ArchTraits& t) {
+  return {t.jump_table_slot_size, t.jump_table_line_size};
+}
+constexpr SlotGeometry FarSlots(const ArchTraits& t) {
+  return {t.far_jump_table_slot_size, t.far_jump_table_slot_size};
+}
+
 // Offset of near slot `index` from the start of the near jump table.
 constexpr uint64_t JumpTableSlotOffset(const ArchTraits& t, uint32_t index) {
-  const uint32_t per_line = SlotsPerLine(t);
-  return uint64_t{index / per_line} * t.jump_table_line_size +
-         uint64_t{index % per_line} * t.jump_table_slot_size;
+  return SlotMap<NativeDomain>::Offset(NearSlots(t), index);
+}
+
+// Offset of far slot `index` from the start of the far jump table.
+constexpr uint64_t FarJumpTableSlotOffset(const ArchTraits& t,
+                                          uint32_t index) {
+  return SlotMap<NativeDomain>::Offset(FarSlots(t), index);
 }
 
 // Size of a near jump table with `slots` slots (whole lines).

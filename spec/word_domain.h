@@ -8,7 +8,10 @@
 //
 // Semantics every domain must give: fixed-width two's complement words,
 // wrap-around Add/Sub, shifts by a constant in [0, width), Shl/LShr/AShr as
-// in SMT-LIB's bvshl/bvlshr/bvashr, Ult unsigned, Slt signed.
+// in SMT-LIB's bvshl/bvlshr/bvashr, UDiv/URem by a non-zero constant as
+// bvudiv/bvurem, Ult unsigned. Select(c, a, b) is the only data-dependent
+// choice an encoder may make: the proofs check that both of its outcomes
+// are reachable.
 
 #ifndef WASMCACHE_SPEC_WORD_DOMAIN_H_
 #define WASMCACHE_SPEC_WORD_DOMAIN_H_
@@ -51,10 +54,16 @@ struct NativeDomain {
     return static_cast<uint64_t>(static_cast<int64_t>(a) >> n);
   }
 
+  // Division and remainder by a non-zero constant.
+  static constexpr U64 UDiv(U64 a, uint64_t c) { return a / c; }
+  static constexpr U64 URem(U64 a, uint64_t c) { return a % c; }
+
   static constexpr Bool Eq(U32 a, U32 b) { return a == b; }
   static constexpr Bool Eq(U64 a, U64 b) { return a == b; }
   static constexpr Bool Ult(U64 a, U64 b) { return a < b; }
   static constexpr Bool BoolAnd(Bool a, Bool b) { return a && b; }
+  static constexpr Bool BoolOr(Bool a, Bool b) { return a || b; }
+  static constexpr Bool Not(Bool a) { return !a; }
   static constexpr U32 Select(Bool c, U32 a, U32 b) { return c ? a : b; }
   static constexpr U64 Select(Bool c, U64 a, U64 b) { return c ? a : b; }
 

@@ -71,7 +71,7 @@ bool Locate(const uint8_t*, uint32_t code_size, uint32_t pc, RelocMode mode,
 bool IsDataForm(uint8_t form) { return form != kX64Rel32; }
 
 bool TagFits(const Site& site, uint64_t tag) {
-  return site.form == kX64Abs64 || tag <= 0xffffffff;
+  return Field::TagFits(kX64Forms[site.form], tag);
 }
 
 uint64_t ReadTag(const uint8_t* code, const Site& site) {

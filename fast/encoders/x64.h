@@ -52,6 +52,9 @@ struct X64Field {
     return D::Add(D::Add(site, D::C64(row.width)),
                   SignExtendLow<D>(field, 32));
   }
+  static typename D::Bool TagFits(const X64FormRow& row, U64 tag) {
+    return row.tag_bits == 64 ? D::True() : FitsUnsigned<D>(tag, 32);
+  }
   static U64 EncodeTag(const X64FormRow& row, U64 tag) {
     return row.tag_bits == 64 ? tag : D::And(tag, D::C64(0xffffffff));
   }

@@ -23,6 +23,7 @@ namespace {
 
 using X64Call = X64Rel32<NativeDomain>;
 using X64Ext = X64Imm64<NativeDomain>;
+using X64Id = X64Imm32<NativeDomain>;
 constexpr ByteOrder kOrder = ByteOrder::kLittle;
 
 constexpr uint8_t kJmpRel32 = 0xe9;
@@ -61,21 +62,42 @@ absl::StatusOr<Site> Locate(absl::Span<const uint8_t> code,
 }
 
 bool TagFits(const Site& site, uint64_t tag) {
-  return site.form == SiteForm::kAbsolute64 || tag <= 0xffffffff;
+  switch (site.form) {
+    case SiteForm::kX64Rel32:
+      return X64Call::TagInRange(tag);
+    case SiteForm::kX64Imm64Tag32:
+      return X64Ext::TagInRange(tag);
+    case SiteForm::kImm32:
+      return X64Id::InRange(tag);
+    default:
+      return true;
+  }
 }
 
 uint64_t ReadTag(const uint8_t* code, const Site& site) {
   const uint64_t field = LoadSiteField(code, site, kOrder);
-  return site.form == SiteForm::kX64Imm64Tag32 ? X64Ext::DecodeTag(field)
-                                                : field;
+  switch (site.form) {
+    case SiteForm::kX64Rel32:
+      return X64Call::DecodeTag(static_cast<uint32_t>(field));
+    case SiteForm::kX64Imm64Tag32:
+      return X64Ext::DecodeTag(field);
+    default:
+      return field;
+  }
 }
 
 void WriteTag(uint8_t* code, const Site& site, uint64_t tag) {
-  const uint64_t field =
-      site.form == SiteForm::kX64Imm64Tag32
-          ? X64Ext::EncodeTag(static_cast<uint32_t>(tag))
-          : tag;
-  StoreSiteField(code, site, field, kOrder);
+  switch (site.form) {
+    case SiteForm::kX64Rel32:
+      StoreSiteField(code, site, X64Call::EncodeTag(tag), kOrder);
+      return;
+    case SiteForm::kX64Imm64Tag32:
+      StoreSiteField(code, site, X64Ext::EncodeTag(static_cast<uint32_t>(tag)),
+                     kOrder);
+      return;
+    default:
+      StoreSiteField(code, site, tag, kOrder);
+  }
 }
 
 uint64_t ReadTarget(const uint8_t* code, uint64_t code_address,
@@ -98,7 +120,7 @@ bool WriteTarget(uint8_t* code, uint64_t code_address, const Site& site,
                      kOrder);
       return true;
     case SiteForm::kImm32:
-      if (target > 0xffffffff) return false;
+      if (!X64Id::InRange(target)) return false;
       StoreSiteField(code, site, target, kOrder);
       return true;
     default:

@@ -29,6 +29,7 @@ namespace wasmcache::reference {
 //   Fixup:  disp32 <- target - (site + 4) : int32
 //   Errors: target - (site + 4) does not fit int32
 //   Decode: target = site + 4 + sext(disp32)
+//   Tag:    disp32 <- tag (error unless the tag fits uint32)
 template <class D>
 struct X64Rel32 {
   using U32 = typename D::U32;
@@ -47,12 +48,19 @@ struct X64Rel32 {
   static U64 Decode(U64 site, U32 disp32) {
     return D::Add(D::Add(site, D::C64(4)), D::SExt64(disp32));
   }
+  // Tag: the disp32 holds the tag itself.
+  static typename D::Bool TagInRange(U64 tag) {
+    return FitsUnsigned<D>(tag, 32);
+  }
+  static U32 EncodeTag(U64 tag) { return D::Trunc32(tag); }
+  static U64 DecodeTag(U32 disp32) { return D::ZExt64(disp32); }
 };
 
 // 8-byte absolute value, site = the value.
 //   Fixup:  imm64 <- value
 //   Errors: none
-//   Tag:    low 32 bits <- tag, high 32 bits <- 0 (canonical)
+//   Tag:    low 32 bits <- tag, high 32 bits <- 0 (canonical); error
+//           unless the tag fits uint32
 template <class D>
 struct X64Imm64 {
   using U32 = typename D::U32;
@@ -61,6 +69,9 @@ struct X64Imm64 {
 
   static U64 Encode(U64 value) { return value; }
   static U64 Decode(U64 field) { return field; }
+  static typename D::Bool TagInRange(U64 tag) {
+    return FitsUnsigned<D>(tag, 32);
+  }
   static U64 EncodeTag(U32 tag) { return D::ZExt64(tag); }
   // V8 reads only the low 32 bits of an external-reference tag.
   static U32 DecodeTag(U64 field) { return D::Trunc32(field); }
@@ -68,12 +79,17 @@ struct X64Imm64 {
 
 // 4-byte immediate, site = the immediate.
 //   Fixup:  imm32 <- value : uint32
-//   Errors: none (the value is a 32-bit id by construction)
+//   Errors: value above 2^32 - 1 (ids are 32-bit by construction)
 template <class D>
 struct X64Imm32 {
   using U32 = typename D::U32;
+  using U64 = typename D::U64;
   static constexpr int kFieldSize = 4;
 
+  // Values (and tags) are 32-bit ids.
+  static typename D::Bool InRange(U64 value) {
+    return FitsUnsigned<D>(value, 32);
+  }
   static U32 Encode(U32 value) { return value; }
   static U32 Decode(U32 field) { return field; }
 };

@@ -9,6 +9,8 @@ namespace wasmcache {
 int EquivMain(int argc, char** argv);
 // wasmcache bench --arch A --wasm M.wasm C.cache [--runs N] [--json]
 int BenchMain(int argc, char** argv);
+// wasmcache prove [--arch A] [--smt2-dir D] [--recheck cvc5] [--json] ...
+int ProveMain(int argc, char** argv);
 // Internal: one fast load in a fresh process, for peak memory.
 int BenchPeakMain(int argc, char** argv);
 

@@ -8,9 +8,12 @@
 //                      --wasm-out M.wasm [--canonical] [--all-forms]
 //   wasmcache equiv    [--arch A] [--seeds N] [--mutants M] DIR...
 //   wasmcache bench    --arch A --wasm M.wasm C.cache [--runs N] [--json]
+//   wasmcache prove    [--arch A] [--smt2-dir D] [--recheck cvc5] [--json]
 //
 // equiv compares the reference and the fast implementation
-// (tools/wasmcache/equiv.cc); bench times them (tools/wasmcache/bench.cc).
+// (tools/wasmcache/equiv.cc); bench times them (tools/wasmcache/bench.cc);
+// prove runs the Z3 proofs of the relocation encoders
+// (tools/wasmcache/prove.cc, proofs/).
 //
 // synth writes a synthesized cache and its module (synth/synth.h),
 // deterministic from the seed; the other commands accept them.
@@ -480,6 +483,14 @@ int Main(int argc, char** argv) {
   if (std::string(argv[1]) == "synth") return Synth(argc, argv);
   if (std::string(argv[1]) == "equiv") return EquivMain(argc, argv);
   if (std::string(argv[1]) == "bench") return BenchMain(argc, argv);
+  if (std::string(argv[1]) == "prove") {
+#ifdef WASMCACHE_HAVE_PROOFS
+    return ProveMain(argc, argv);
+#else
+    std::fprintf(stderr, "wasmcache prove: built without Z3 (libz3-dev)\n");
+    return 2;
+#endif
+  }
   if (std::string(argv[1]) == "bench-peak") return BenchPeakMain(argc, argv);
   Options options;
   options.command = argv[1];
