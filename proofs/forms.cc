@@ -5,18 +5,27 @@ namespace wasmcache::proofs {
 ArchProofSpec ProofSpecOf(Arch arch) {
   switch (arch) {
     case Arch::kX64:
-      // Calls and tail calls (rel32) reach near slots; stub calls reach far
-      // slots; a near slot's jmp rel32 (its disp32 at slot + 1) reaches any
-      // code or far slot of its space.
-      return {arch,
-              47,
-              {{"WASM_CALL -> near slots", "rel32", ReachTarget::kNearSlots},
-               {"WASM_STUB_CALL -> far slots", "rel32",
-                ReachTarget::kFarSlots},
-               {"near slot jmp -> code", "rel32", ReachTarget::kSpace}}};
-    default:
-      return {arch, TraitsOf(arch).word_size == 4 ? 32 : 47, {}};
+      return X64ProofSpec();
+    case Arch::kIa32:
+      return Ia32ProofSpec();
+    case Arch::kArm:
+      return ArmProofSpec();
+    case Arch::kArm64:
+      return Arm64ProofSpec();
+    case Arch::kRiscv64:
+      return Riscv64ProofSpec();
+    case Arch::kRiscv32:
+      return Riscv32ProofSpec();
+    case Arch::kMips64:
+      return Mips64ProofSpec();
+    case Arch::kPpc64:
+      return Ppc64ProofSpec();
+    case Arch::kS390x:
+      return S390xProofSpec();
+    case Arch::kLoong64:
+      return Loong64ProofSpec();
   }
+  std::abort();
 }
 
 }  // namespace wasmcache::proofs

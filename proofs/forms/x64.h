@@ -11,6 +11,7 @@
 
 #include "fast/encoders/x64.h"
 #include "proofs/form.h"
+#include "proofs/properties.h"
 #include "reference/encoders/x64.h"
 
 namespace wasmcache::proofs {
@@ -141,6 +142,17 @@ std::vector<Form<D>> X64Forms() {
         return Fast::DecodeTag(ext64, JoinU64<D>(w));
       }};
   return forms;
+}
+
+inline ArchProofSpec X64ProofSpec() {
+  // Calls and tail calls (rel32) reach near slots; stub calls reach far
+  // slots; a near slot's jmp rel32 (its disp32 at slot + 1) reaches any
+  // code or far slot of its space.
+  return {Arch::kX64,
+          47,
+          {{"WASM_CALL -> near slots", "rel32", ReachTarget::kNearSlots},
+           {"WASM_STUB_CALL -> far slots", "rel32", ReachTarget::kFarSlots},
+           {"near slot jmp -> code", "rel32", ReachTarget::kSpace}}};
 }
 
 }  // namespace wasmcache::proofs
