@@ -6,8 +6,18 @@
 // real V8 13.6 fixtures (tests/test_util.h) or made by hand: a ModuleInfo
 // with one signature type, and code without relocation entries (one fill
 // byte around an empty safepoint table), which PrepareCompiledCode accepts
-// for every target, so the same tests run for x64 and arm64 code spaces. Nothing here measures
-// time; bench/lookup_benchmark.cc does.
+// for every target, so the same tests run for x64 and arm64 code spaces.
+// Nothing here measures time; bench/lookup_benchmark.cc does.
+//
+// The suite runs twice (tests/CMakeLists.txt): against the reference and,
+// with WASMCACHE_IMPL=fast, against fast::CodeManager. The fast code
+// manager builds a module whole from a cache and never changes it after,
+// so the cases on lookup, reservation sizes, code spaces, the committed
+// limit, module lifetime and accounting load real caches (or caches the
+// reference wrote) through either implementation; cases that add, publish,
+// replace or remove code, or that look at the reference's lookup cache,
+// reference counts, memory pressure or protection keys, run in the
+// reference run only.
 
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -27,11 +37,15 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "fast/deserializer.h"
+#include "fast/module.h"
+#include "fast/serializer.h"
 #include "gtest/gtest.h"
 #include "reference/cache_parser.h"
 #include "reference/code_manager.h"
@@ -46,6 +60,7 @@
 #include "reference/wasm_code.h"
 #include "spec/arch.h"
 #include "spec/layout.h"
+#include "tests/impl.h"
 #include "tests/test_util.h"
 
 namespace wasmcache::testing {
@@ -236,20 +251,17 @@ uint64_t FarFunctionSlotAddress(const NativeModule& m,
              m.traits(), space.layout.num_far_builtin_slots + declared_index);
 }
 
-// Where the near slot of `declared_index` in `space` leads: its target, or
-// the target of the space's far slot of the function when the near slot
-// jumps there. 0 if a slot does not decode.
-uint64_t ResolvedSlotTarget(const NativeModule& m, const CodeSpaceEntry& space,
-                            uint32_t declared_index) {
-  const uint64_t near = NearSlotAddress(m, space, declared_index);
+// Where the near slot at `near` leads: its target, or the target of the
+// far slot at `far` when the near slot jumps there (`far` 0: the space has
+// no far slots for functions). 0 if a slot does not decode.
+uint64_t ResolvedSlotTarget(Arch arch, uint64_t near, uint64_t far) {
   auto target = reference::ReadNearJumpSlotTarget(
-      m.arch(), reinterpret_cast<const uint8_t*>(near), near);
+      arch, reinterpret_cast<const uint8_t*>(near), near);
   if (!target.ok()) return 0;
-  if (space.layout.num_far_function_slots != 0 &&
-      *target == FarFunctionSlotAddress(m, space, declared_index)) {
-    auto far = reference::ReadFarJumpSlotTarget(
-        m.arch(), reinterpret_cast<const uint8_t*>(*target));
-    return far.ok() ? *far : 0;
+  if (far != 0 && *target == far) {
+    auto far_target = reference::ReadFarJumpSlotTarget(
+        arch, reinterpret_cast<const uint8_t*>(far));
+    return far_target.ok() ? *far_target : 0;
   }
   return *target;
 }
@@ -258,9 +270,31 @@ uint64_t ResolvedSlotTarget(const NativeModule& m, const CodeSpaceEntry& space,
 void ExpectSlotsLeadTo(const NativeModule& m, uint32_t declared_index,
                        uint64_t target) {
   for (const CodeSpaceEntry* space : m.code_spaces()) {
-    EXPECT_EQ(ResolvedSlotTarget(m, *space, declared_index), target)
+    const uint64_t far =
+        space->layout.num_far_function_slots == 0
+            ? 0
+            : FarFunctionSlotAddress(m, *space, declared_index);
+    EXPECT_EQ(ResolvedSlotTarget(
+                  m.arch(), NearSlotAddress(m, *space, declared_index), far),
+              target)
         << "function " << declared_index << " in the space at "
         << Hex(space->space->start_address());
+  }
+}
+
+// The same for a module of the fast implementation.
+void ExpectSlotsLeadTo(const fast::NativeModule& m, uint32_t declared_index,
+                       uint64_t target) {
+  const auto builtins = static_cast<uint32_t>(m.env().far_slot_builtins.size());
+  for (const fast::CodeSpaceInfo& space : m.code_spaces()) {
+    const uint64_t far = m.traits().far_jumps_between_code_spaces
+                             ? m.far_slot(space, builtins + declared_index)
+                             : 0;
+    EXPECT_EQ(
+        ResolvedSlotTarget(m.arch(), m.near_slot(space, declared_index), far),
+        target)
+        << "function " << declared_index << " in the space at "
+        << Hex(space.start());
   }
 }
 
@@ -290,6 +324,175 @@ std::vector<CompiledCode> BatchOf(const reference::ParsedCache& parsed) {
   return batch;
 }
 
+// --- The implementation under test ------------------------------------------
+
+// Cases that run against both implementations are written once over one
+// of these: the code manager's types and how a cache becomes a module.
+struct ReferenceImpl {
+  using Manager = reference::CodeManager;
+  using Options = reference::CodeManagerOptions;
+  using Module = reference::NativeModule;
+
+  absl::StatusOr<std::unique_ptr<Module>> Load(Manager& manager,
+                                               absl::Span<const uint8_t> cache,
+                                               const ModuleInfo& module,
+                                               const Environment& env) const {
+    return reference::Deserialize(manager, cache, module, env);
+  }
+};
+
+struct FastImpl {
+  using Manager = fast::CodeManager;
+  using Options = fast::CodeManagerOptions;
+  using Module = fast::NativeModule;
+
+  fast::LoadOptions options;
+
+  absl::StatusOr<std::unique_ptr<Module>> Load(Manager& manager,
+                                               absl::Span<const uint8_t> cache,
+                                               const ModuleInfo& module,
+                                               const Environment& env) const {
+    return fast::Deserialize(manager, cache, module, env, options);
+  }
+};
+
+// Loads a fixture with `impl`.
+template <class I>
+absl::StatusOr<std::unique_ptr<typename I::Module>> Load(
+    const I& impl, typename I::Manager& manager, const LoadedFixture& f) {
+  return impl.Load(manager, f.cache, f.module, f.env);
+}
+
+// The fast implementation as `impl` runs it (on one thread for "fast1").
+FastImpl FastImplOf(Impl impl) {
+  FastImpl fast_impl;
+  fast_impl.options.max_threads = impl == Impl::kFastOneThread ? 1 : 0;
+  return fast_impl;
+}
+
+// Runs `body(impl)` with the implementation this run tests
+// (tests/impl.h).
+template <class Body>
+void WithSelectedImpl(Body body) {
+  const Impl impl = SelectedImpl();
+  if (impl == Impl::kReference) {
+    body(ReferenceImpl{});
+  } else {
+    body(FastImplOf(impl));
+  }
+}
+
+// Where the two interfaces differ.
+
+struct CodeSpaceRange {
+  uint64_t start;
+  uint64_t end;
+  uint64_t near_table;  // the space's first near jump-table slot
+};
+
+std::vector<CodeSpaceRange> CodeSpaceRanges(const NativeModule& m) {
+  std::vector<CodeSpaceRange> ranges;
+  for (const CodeSpaceEntry* space : m.code_spaces()) {
+    ranges.push_back({space->space->start_address(),
+                      space->space->end_address(),
+                      NearSlotAddress(m, *space, 0)});
+  }
+  return ranges;
+}
+
+std::vector<CodeSpaceRange> CodeSpaceRanges(const fast::NativeModule& m) {
+  std::vector<CodeSpaceRange> ranges;
+  for (const fast::CodeSpaceInfo& space : m.code_spaces()) {
+    ranges.push_back(
+        {space.start(), space.start() + space.size, m.near_slot(space, 0)});
+  }
+  return ranges;
+}
+
+size_t NumCode(const NativeModule& m) { return m.num_owned_code(); }
+size_t NumCode(const fast::NativeModule& m) { return m.num_code(); }
+
+uint64_t ReservedBytes(const CodeManager& manager) {
+  return manager.Metrics().reserved_code_space;
+}
+uint64_t ReservedBytes(const fast::CodeManager& manager) {
+  return manager.reserved_bytes();
+}
+
+uint64_t NumNativeModules(const CodeManager& manager) {
+  return manager.Metrics().num_native_modules;
+}
+uint64_t NumNativeModules(const fast::CodeManager& manager) {
+  return manager.num_native_modules();
+}
+
+// The static sizing functions of the implementation under test.
+uint64_t OverheadPerCodeSpace(Arch arch, uint32_t num_declared,
+                              uint32_t num_builtins) {
+  return SelectedImpl() == Impl::kReference
+             ? CodeManager::OverheadPerCodeSpace(arch, num_declared,
+                                                 num_builtins)
+             : fast::CodeManager::OverheadPerCodeSpace(arch, num_declared,
+                                                       num_builtins);
+}
+
+absl::StatusOr<uint64_t> ReservationSize(Arch arch, uint64_t estimate,
+                                         uint32_t num_declared,
+                                         uint32_t num_builtins,
+                                         uint64_t total_reserved) {
+  return SelectedImpl() == Impl::kReference
+             ? CodeManager::ReservationSize(arch, estimate, num_declared,
+                                            num_builtins, total_reserved)
+             : fast::CodeManager::ReservationSize(arch, estimate, num_declared,
+                                                  num_builtins, total_reserved);
+}
+
+template <class Module>
+struct LoadedModule {
+  LoadedFixture fixture;
+  std::unique_ptr<Module> native_module;
+};
+
+template <class I>
+std::vector<LoadedModule<typename I::Module>> LoadAll(
+    const I& impl, typename I::Manager& manager,
+    const std::vector<Fixture>& fixtures) {
+  std::vector<LoadedModule<typename I::Module>> loaded;
+  for (const Fixture& fixture : fixtures) {
+    LoadedModule<typename I::Module> l{LoadFixture(fixture), nullptr};
+    auto m = Load(impl, manager, l.fixture);
+    EXPECT_TRUE(m.ok()) << fixture.name << ": " << m.status();
+    if (!m.ok()) continue;
+    l.native_module = *std::move(m);
+    loaded.push_back(std::move(l));
+  }
+  return loaded;
+}
+
+template <class Module>
+std::vector<Module*> ModulesOf(
+    const std::vector<LoadedModule<Module>>& loaded) {
+  std::vector<Module*> modules;
+  for (const LoadedModule<Module>& l : loaded) {
+    modules.push_back(l.native_module.get());
+  }
+  return modules;
+}
+
+// The committed fixtures named (e.g. "x64/many"), in that order.
+std::vector<Fixture> CommittedFixturesNamed(
+    const std::vector<std::string>& names) {
+  std::vector<Fixture> named;
+  const std::vector<Fixture> all = CommittedFixtures();
+  for (const std::string& name : names) {
+    auto it = std::find_if(all.begin(), all.end(),
+                           [&](const Fixture& f) { return f.name == name; });
+    EXPECT_NE(it, all.end()) << "no committed fixture " << name;
+    if (it != all.end()) named.push_back(*it);
+  }
+  return named;
+}
+
 // ============================================================================
 // Allocation
 // ============================================================================
@@ -302,6 +505,9 @@ class CodeManagerAllocationPerTargetTest : public ::testing::TestWithParam<Arch>
 // objects come and go. Batches of random sizes (fixed seed) add new
 // functions or replace earlier ones (which frees the replaced code).
 TEST_P(CodeManagerAllocationPerTargetTest, LiveCodeNeverOverlapsAndStaysAlignedInsideItsSpace) {
+  WASMCACHE_REFERENCE_ONLY(
+      "adds and frees code through the reference's "
+      "AddCompiledCode and RemoveCompiledCode");
   const Arch arch = GetParam();
   const ArchTraits& traits = TraitsOf(arch);
   CodeManager manager;
@@ -388,8 +594,8 @@ TEST_P(CodeManagerAllocationPerTargetTest, LiveCodeNeverOverlapsAndStaysAlignedI
 
 INSTANTIATE_TEST_SUITE_P(Targets, CodeManagerAllocationPerTargetTest,
                          ::testing::Values(Arch::kX64, Arch::kArm64),
-                         [](const auto& info) {
-                           return std::string(ArchName(info.param));
+                         [](const auto& test_info) {
+                           return std::string(ArchName(test_info.param));
                          });
 
 // Invariant: removed code with no reference left is freed at once: its
@@ -398,6 +604,9 @@ INSTANTIATE_TEST_SUITE_P(Targets, CodeManagerAllocationPerTargetTest,
 // wholly free is decommitted (committed bytes return to the jump tables'
 // pages).
 TEST(CodeManagerAllocationTest, FreedCodeIsReusedAndWholeFreePagesAreDecommitted) {
+  WASMCACHE_REFERENCE_ONLY(
+      "adds and frees code through the reference's "
+      "AddCompiledCode and RemoveCompiledCode");
   CodeManager manager;
   auto native_module = NewHandModule(manager, Arch::kX64, 32, 256 * kKiB);
   ASSERT_NE(native_module, nullptr);
@@ -440,6 +649,9 @@ TEST(CodeManagerAllocationTest, FreedCodeIsReusedAndWholeFreePagesAreDecommitted
 // (or the jump tables) still uses committed, and decommit exactly the
 // pages that became wholly free.
 TEST(CodeManagerAllocationTest, FreeingPartOfABatchKeepsPagesOfItsNeighboursCommitted) {
+  WASMCACHE_REFERENCE_ONLY(
+      "adds and frees code through the reference's "
+      "AddCompiledCode and RemoveCompiledCode");
   const uint64_t page = PageSize();
   CodeManager manager;
   auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
@@ -489,6 +701,9 @@ TEST(CodeManagerAllocationTest, FreeingPartOfABatchKeepsPagesOfItsNeighboursComm
 // cache parser does, so no two objects of a batch share a start address
 // (and an entry of the module's code map).
 TEST(CodeManagerAllocationTest, CodeTooShortForASafepointTableIsRejected) {
+  WASMCACHE_REFERENCE_ONLY(
+      "the reference's PrepareCompiledCode and "
+      "AddCompiledCode");
   CodeManager manager;
   auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
   ASSERT_NE(native_module, nullptr);
@@ -522,40 +737,43 @@ TEST(CodeManagerAllocationTest, CodeTooShortForASafepointTableIsRejected) {
 
 // The truth about a pc, computed from the modules' code tables and code
 // spaces without the manager's map or cache.
+template <class Module>
 class PcOracle {
  public:
-  explicit PcOracle(const std::vector<NativeModule*>& modules) {
-    for (NativeModule* m : modules) {
+  using Code =
+      std::remove_cvref_t<decltype(*std::declval<Module&>().GetCode(0))>;
+
+  explicit PcOracle(const std::vector<Module*>& modules) {
+    for (Module* m : modules) {
       size_t owned = 0;
       for (uint32_t i = 0; i < m->module().num_declared_functions; ++i) {
-        if (WasmCode* code = m->GetCode(i)) {
+        if (const Code* code = m->GetCode(i)) {
           codes_.push_back(code);
           ++owned;
         }
       }
-      EXPECT_EQ(m->num_owned_code(), owned) << "all owned code is published";
-      for (const CodeSpaceEntry* space : m->code_spaces()) {
-        spaces_.push_back({space->space->start_address(),
-                           space->space->end_address(), m});
+      EXPECT_EQ(NumCode(*m), owned) << "all owned code is published";
+      for (const CodeSpaceRange& space : CodeSpaceRanges(*m)) {
+        spaces_.push_back({space.start, space.end, m});
       }
     }
-    std::sort(codes_.begin(), codes_.end(), [](WasmCode* a, WasmCode* b) {
+    std::sort(codes_.begin(), codes_.end(), [](const Code* a, const Code* b) {
       return a->instruction_start() < b->instruction_start();
     });
   }
 
-  const std::vector<WasmCode*>& codes() const { return codes_; }
+  const std::vector<const Code*>& codes() const { return codes_; }
 
-  WasmCode* CodeAt(uint64_t pc) const {
+  const Code* CodeAt(uint64_t pc) const {
     auto it = std::upper_bound(
         codes_.begin(), codes_.end(), pc,
-        [](uint64_t p, WasmCode* c) { return p < c->instruction_start(); });
+        [](uint64_t p, const Code* c) { return p < c->instruction_start(); });
     if (it == codes_.begin()) return nullptr;
     --it;
     return (*it)->contains(pc) ? *it : nullptr;
   }
 
-  NativeModule* ModuleAt(uint64_t pc) const {
+  Module* ModuleAt(uint64_t pc) const {
     for (const SpaceRange& s : spaces_) {
       if (pc >= s.start && pc < s.end) return s.module;
     }
@@ -566,32 +784,33 @@ class PcOracle {
   struct SpaceRange {
     uint64_t start;
     uint64_t end;
-    NativeModule* module;
+    Module* module;
   };
-  std::vector<WasmCode*> codes_;
+  std::vector<const Code*> codes_;
   std::vector<SpaceRange> spaces_;
 };
 
 // Checks LookupCode, LookupNativeModule and NativeModule::Lookup at
-// start - 1, start, end - 1 and end of every code object, twice (the
-// second pass is answered from the lookup cache where it hits).
-void CheckEveryCodeBoundary(const CodeManager& manager,
-                            const std::vector<NativeModule*>& modules) {
-  const PcOracle oracle(modules);
+// start - 1, start, end - 1 and end of every code object, twice (in the
+// reference, the second pass is answered from the lookup cache where it
+// hits).
+template <class Manager, class Module>
+void CheckEveryCodeBoundary(const Manager& manager,
+                            const std::vector<Module*>& modules) {
+  const PcOracle<Module> oracle(modules);
   ASSERT_FALSE(oracle.codes().empty());
   int failures = 0;
   for (int pass = 0; pass < 2; ++pass) {
-    for (const WasmCode* code : oracle.codes()) {
+    for (const auto* code : oracle.codes()) {
       const uint64_t start = code->instruction_start();
       const uint64_t end = start + code->instructions_size();
       for (const uint64_t pc : {start - 1, start, end - 1, end}) {
-        WasmCode* expected_code = oracle.CodeAt(pc);
-        NativeModule* expected_module = oracle.ModuleAt(pc);
-        WasmCode* found = manager.LookupCode(pc);
-        NativeModule* found_module = manager.LookupNativeModule(pc);
-        WasmCode* direct = expected_module == nullptr
-                               ? nullptr
-                               : expected_module->Lookup(pc);
+        const auto* expected_code = oracle.CodeAt(pc);
+        const Module* expected_module = oracle.ModuleAt(pc);
+        const auto* found = manager.LookupCode(pc);
+        const Module* found_module = manager.LookupNativeModule(pc);
+        const auto* direct =
+            expected_module == nullptr ? nullptr : expected_module->Lookup(pc);
         if ((found != expected_code || found_module != expected_module ||
              direct != expected_code) &&
             ++failures <= 10) {
@@ -609,48 +828,24 @@ void CheckEveryCodeBoundary(const CodeManager& manager,
   EXPECT_EQ(failures, 0);
 }
 
-struct LoadedModule {
-  LoadedFixture fixture;
-  std::unique_ptr<NativeModule> native_module;
-};
-
-std::vector<LoadedModule> LoadAll(CodeManager& manager,
-                                  const std::vector<Fixture>& fixtures) {
-  std::vector<LoadedModule> loaded;
-  for (const Fixture& fixture : fixtures) {
-    LoadedModule l{LoadFixture(fixture), nullptr};
-    auto m = reference::Deserialize(manager, l.fixture.cache, l.fixture.module,
-                                    l.fixture.env);
-    EXPECT_TRUE(m.ok()) << fixture.name << ": " << m.status();
-    if (!m.ok()) continue;
-    l.native_module = *std::move(m);
-    loaded.push_back(std::move(l));
-  }
-  return loaded;
-}
-
-std::vector<NativeModule*> ModulesOf(const std::vector<LoadedModule>& loaded) {
-  std::vector<NativeModule*> modules;
-  for (const LoadedModule& l : loaded) modules.push_back(l.native_module.get());
-  return modules;
-}
-
 // Invariant: with every committed x64 and arm64 fixture loaded into one
 // manager, a pc resolves to the code object containing it and to the
 // module whose code space contains it (nothing else), at the first and
 // last byte of every object and one byte outside each end.
 TEST(CodeManagerLookupTest, EveryPcAtTheEdgesOfEveryCommittedFixtureCodeObject) {
-  CodeManager manager;
-  const std::vector<LoadedModule> loaded = LoadAll(manager, CommittedFixtures());
-  ASSERT_EQ(loaded.size(), CommittedFixtures().size());
-  bool x64 = false;
-  bool arm64 = false;
-  for (const LoadedModule& l : loaded) {
-    x64 |= l.fixture.fixture.arch == Arch::kX64;
-    arm64 |= l.fixture.fixture.arch == Arch::kArm64;
-  }
-  ASSERT_TRUE(x64 && arm64);
-  CheckEveryCodeBoundary(manager, ModulesOf(loaded));
+  WithSelectedImpl([](const auto& impl) {
+    typename std::decay_t<decltype(impl)>::Manager manager;
+    const auto loaded = LoadAll(impl, manager, CommittedFixtures());
+    ASSERT_EQ(loaded.size(), CommittedFixtures().size());
+    bool x64 = false;
+    bool arm64 = false;
+    for (const auto& l : loaded) {
+      x64 |= l.fixture.fixture.arch == Arch::kX64;
+      arm64 |= l.fixture.fixture.arch == Arch::kArm64;
+    }
+    ASSERT_TRUE(x64 && arm64);
+    CheckEveryCodeBoundary(manager, ModulesOf(loaded));
+  });
 }
 
 // The same on the large fixtures (build/fixtures-large).
@@ -666,10 +861,12 @@ TEST(CodeManagerLookupTest, EveryPcAtTheEdgesOfEveryLargeFixtureCodeObject) {
     GTEST_SKIP() << "no large fixtures (tools/build-fixtures.sh --large); set "
                     "WASMCACHE_REQUIRE_LARGE to make this a failure";
   }
-  CodeManager manager;
-  const std::vector<LoadedModule> loaded = LoadAll(manager, large);
-  ASSERT_EQ(loaded.size(), large.size());
-  CheckEveryCodeBoundary(manager, ModulesOf(loaded));
+  WithSelectedImpl([&](const auto& impl) {
+    typename std::decay_t<decltype(impl)>::Manager manager;
+    const auto loaded = LoadAll(impl, manager, large);
+    ASSERT_EQ(loaded.size(), large.size());
+    CheckEveryCodeBoundary(manager, ModulesOf(loaded));
+  });
 }
 
 // Invariant: the lookup cache never answers with freed code. Over many
@@ -679,6 +876,9 @@ TEST(CodeManagerLookupTest, EveryPcAtTheEdgesOfEveryLargeFixtureCodeObject) {
 // that contains the pc now, or nothing. Metrics count one miss for the
 // first lookup of a pc after a flush and one hit for an immediate repeat.
 TEST(CodeManagerLookupTest, TheCacheNeverReturnsFreedCode) {
+  WASMCACHE_REFERENCE_ONLY(
+      "the reference's lookup cache and code removal; "
+      "fast modules never change after publishing");
   CodeManager manager;
   constexpr uint32_t kFunctions = 48;
   auto native_module = NewHandModule(manager, Arch::kX64, kFunctions, 64 * kKiB);
@@ -743,7 +943,7 @@ TEST(CodeManagerLookupTest, TheCacheNeverReturnsFreedCode) {
       AddAndPublish(*native_module, maker, replacements);
     }
 
-    const PcOracle oracle({native_module.get()});
+    const PcOracle<NativeModule> oracle({native_module.get()});
     m0 = manager.Metrics();
     for (uint64_t pc : pcs) {
       WasmCode* now = manager.LookupCode(pc);
@@ -765,6 +965,9 @@ TEST(CodeManagerLookupTest, TheCacheNeverReturnsFreedCode) {
 // of it resolves; after the same code is added again (first fit puts it at
 // the same addresses) each pc resolves to the new object.
 TEST(CodeManagerLookupTest, TheCacheNeverReturnsFreedCodeOfARealFixture) {
+  WASMCACHE_REFERENCE_ONLY(
+      "the reference's lookup cache and code removal; "
+      "fast modules never change after publishing");
   const LoadedFixture f = LoadCommitted("x64/many");
   auto parsed = reference::ParseCache(f.cache, f.module, f.env);
   ASSERT_TRUE(parsed.ok()) << parsed.status();
@@ -774,9 +977,9 @@ TEST(CodeManagerLookupTest, TheCacheNeverReturnsFreedCodeOfARealFixture) {
   NativeModule& native_module = **m;
   for (int round = 0; round < 8; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
-    const PcOracle before({&native_module});
+    const PcOracle<NativeModule> before({&native_module});
     std::vector<std::pair<uint64_t, uint32_t>> pcs;  // pc, function index
-    for (WasmCode* code : before.codes()) {
+    for (const WasmCode* code : before.codes()) {
       pcs.push_back({code->instruction_start(), code->index()});
       pcs.push_back({code->instruction_start() + code->instructions_size() - 1,
                      code->index()});
@@ -801,10 +1004,57 @@ TEST(CodeManagerLookupTest, TheCacheNeverReturnsFreedCodeOfARealFixture) {
   }
 }
 
+// With one loaded fixture per manager: the first near slot of every code
+// space, one byte either side of the space, its last byte and every gap
+// between two code objects resolve to no code, and to the module exactly
+// inside its spaces.
+template <class I>
+void ExpectPcsOutsideCodeResolveToNoCode(const I& impl) {
+  size_t checked = 0;
+  for (const Fixture& fixture : CommittedFixtures()) {
+    SCOPED_TRACE(fixture.name);
+    typename I::Manager manager;
+    const auto loaded = LoadAll(impl, manager, {fixture});
+    ASSERT_EQ(loaded.size(), 1u);
+    typename I::Module* m = loaded[0].native_module.get();
+    const PcOracle<typename I::Module> oracle({m});
+    std::vector<uint64_t> pcs = {0, ~uint64_t{0}};
+    for (const CodeSpaceRange& space : CodeSpaceRanges(*m)) {
+      EXPECT_EQ(oracle.CodeAt(space.near_table), nullptr)
+          << "code over the jump tables at " << Hex(space.near_table);
+      pcs.insert(pcs.end(),
+                 {space.near_table, space.start - 1, space.end - 1, space.end});
+    }
+    const auto& codes = oracle.codes();
+    for (size_t k = 0; k + 1 < codes.size(); ++k) {
+      const uint64_t end =
+          codes[k]->instruction_start() + codes[k]->instructions_size();
+      for (uint64_t pc = end; pc < codes[k + 1]->instruction_start(); ++pc) {
+        pcs.push_back(pc);
+      }
+    }
+    for (const uint64_t pc : pcs) {
+      if (oracle.CodeAt(pc) != nullptr) continue;  // a space full to its end
+      EXPECT_EQ(manager.LookupCode(pc), nullptr) << "pc " << Hex(pc);
+      EXPECT_EQ(manager.LookupNativeModule(pc), oracle.ModuleAt(pc))
+          << "pc " << Hex(pc);
+      ++checked;
+    }
+    EXPECT_EQ(manager.LookupNativeModule(0), nullptr);
+    EXPECT_EQ(manager.LookupNativeModule(~uint64_t{0}), nullptr);
+  }
+  EXPECT_GT(checked, 4 * CommittedFixtures().size());
+}
+
 // Invariant: a pc outside all code (jump tables, unallocated space, no
 // space at all) resolves to no code, is never cached (each lookup is a
 // miss), and resolves to the owning module only inside its code spaces.
+// Loaded fixtures in both implementations; an empty hand-made module and
+// the lookup cache's counters in the reference.
 TEST(CodeManagerLookupTest, PcsOutsideCodeAreMissesAndNeverCached) {
+  WithSelectedImpl(
+      [](const auto& impl) { ExpectPcsOutsideCodeResolveToNoCode(impl); });
+  if (SelectedImpl() != Impl::kReference) return;
   CodeManager manager;
   auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
   ASSERT_NE(native_module, nullptr);
@@ -860,8 +1110,7 @@ TEST(CodeManagerReservationTest, OverheadPerCodeSpaceMatchesTheJumpTableLayout) 
             RoundUp(RoundUp(near, t.code_alignment) +
                         far_slots * t.far_jump_table_slot_size,
                     t.code_alignment);
-        const uint64_t overhead =
-            CodeManager::OverheadPerCodeSpace(arch, n, builtins);
+        const uint64_t overhead = OverheadPerCodeSpace(arch, n, builtins);
         EXPECT_EQ(overhead, expected);
         const JumpTableLayout layout =
             reference::ComputeJumpTableLayout(arch, n, builtins, false);
@@ -886,8 +1135,7 @@ TEST(CodeManagerReservationTest, SizeIsTheLargestNeedRoundedToPagesAndCapped) {
   for (Arch arch : kAllArchs) {
     const uint64_t cap = TraitsOf(arch).max_code_space_size;
     for (uint32_t n : {1u, 1000u, 50'000u}) {
-      const uint64_t overhead =
-          CodeManager::OverheadPerCodeSpace(arch, n, kV8FarSlots);
+      const uint64_t overhead = OverheadPerCodeSpace(arch, n, kV8FarSlots);
       for (uint64_t estimate :
            {uint64_t{0}, uint64_t{1}, page - 1, page, kMiB + 3, cap / 2,
             cap - overhead, cap, 4 * cap}) {
@@ -895,8 +1143,7 @@ TEST(CodeManagerReservationTest, SizeIsTheLargestNeedRoundedToPagesAndCapped) {
           SCOPED_TRACE(absl::StrFormat(
               "%s: %d functions, estimate %d, total reserved %d",
               ArchName(arch), n, estimate, total));
-          auto size = CodeManager::ReservationSize(arch, estimate, n,
-                                                   kV8FarSlots, total);
+          auto size = ReservationSize(arch, estimate, n, kV8FarSlots, total);
           ASSERT_TRUE(size.ok()) << size.status();
           // The documented contract (code_manager.h), with the estimate
           // rounded to kCodeAlignment as V8's ReservationSize does.
@@ -916,20 +1163,15 @@ TEST(CodeManagerReservationTest, SizeIsTheLargestNeedRoundedToPagesAndCapped) {
     }
   }
   // Known answers.
-  EXPECT_EQ(*CodeManager::ReservationSize(Arch::kX64, 4 * kGiB, 10, 0, 0),
-            1024 * kMiB);
-  EXPECT_EQ(*CodeManager::ReservationSize(Arch::kArm64, 4 * kGiB, 10, 0, 0),
-            128 * kMiB);
-  EXPECT_EQ(*CodeManager::ReservationSize(Arch::kPpc64, 4 * kGiB, 10, 0, 0),
-            32 * kMiB);
-  EXPECT_EQ(*CodeManager::ReservationSize(Arch::kX64, 0, 10, 0, 2 * kGiB),
-            512 * kMiB);
+  EXPECT_EQ(*ReservationSize(Arch::kX64, 4 * kGiB, 10, 0, 0), 1024 * kMiB);
+  EXPECT_EQ(*ReservationSize(Arch::kArm64, 4 * kGiB, 10, 0, 0), 128 * kMiB);
+  EXPECT_EQ(*ReservationSize(Arch::kPpc64, 4 * kGiB, 10, 0, 0), 32 * kMiB);
+  EXPECT_EQ(*ReservationSize(Arch::kX64, 0, 10, 0, 2 * kGiB), 512 * kMiB);
   // x64, 10 functions, no builtins: 80 bytes of near slots, far table at 128
   // with 10 * 16 bytes: 320 bytes after alignment.
-  ASSERT_EQ(CodeManager::OverheadPerCodeSpace(Arch::kX64, 10, 0), 320u);
-  EXPECT_EQ(*CodeManager::ReservationSize(Arch::kX64, kMiB, 10, 0, 0),
-            kMiB + page);
-  EXPECT_EQ(*CodeManager::ReservationSize(Arch::kX64, 0, 10, 0, 0), page);
+  ASSERT_EQ(OverheadPerCodeSpace(Arch::kX64, 10, 0), 320u);
+  EXPECT_EQ(*ReservationSize(Arch::kX64, kMiB, 10, 0, 0), kMiB + page);
+  EXPECT_EQ(*ReservationSize(Arch::kX64, 0, 10, 0, 0), page);
 }
 
 // Invariant: when two jump-table blocks do not fit the target's maximum
@@ -942,12 +1184,10 @@ TEST(CodeManagerReservationTest, JumpTablesThatDoNotFitTwiceAreResourceExhausted
     SCOPED_TRACE(ArchName(arch));
     const uint64_t cap = TraitsOf(arch).max_code_space_size;
     auto fits = [&](uint32_t n) {
-      return 2 * CodeManager::OverheadPerCodeSpace(arch, n, kV8FarSlots) <= cap;
+      return 2 * OverheadPerCodeSpace(arch, n, kV8FarSlots) <= cap;
     };
     if (fits(kMaxFunctions)) {
-      EXPECT_TRUE(CodeManager::ReservationSize(arch, 0, kMaxFunctions,
-                                               kV8FarSlots, 0)
-                      .ok());
+      EXPECT_TRUE(ReservationSize(arch, 0, kMaxFunctions, kV8FarSlots, 0).ok());
       continue;
     }
     // Largest n that fits (the overhead grows with n).
@@ -957,27 +1197,75 @@ TEST(CodeManagerReservationTest, JumpTablesThatDoNotFitTwiceAreResourceExhausted
       const uint32_t mid = low + (high - low) / 2;
       (fits(mid) ? low : high) = mid;
     }
-    auto last = CodeManager::ReservationSize(arch, 0, low, kV8FarSlots, 0);
+    auto last = ReservationSize(arch, 0, low, kV8FarSlots, 0);
     ASSERT_TRUE(last.ok()) << last.status();
-    EXPECT_EQ(*last, std::min(RoundUp(2 * CodeManager::OverheadPerCodeSpace(
-                                              arch, low, kV8FarSlots),
-                                          PageSize()),
-                              cap));
-    auto over = CodeManager::ReservationSize(arch, 0, high, kV8FarSlots, 0);
+    EXPECT_EQ(*last,
+              std::min(RoundUp(2 * OverheadPerCodeSpace(arch, low, kV8FarSlots),
+                               PageSize()),
+                       cap));
+    auto over = ReservationSize(arch, 0, high, kV8FarSlots, 0);
     EXPECT_EQ(over.status().code(), StatusCode::kResourceExhausted)
         << over.status();
   }
-  EXPECT_EQ(CodeManager::ReservationSize(Arch::kPpc64, 0, 400'000,
-                                         kV8FarSlots, 0)
-                .status()
-                .code(),
-            StatusCode::kResourceExhausted);
+  EXPECT_EQ(
+      ReservationSize(Arch::kPpc64, 0, 400'000, kV8FarSlots, 0).status().code(),
+      StatusCode::kResourceExhausted);
+}
+
+// A loaded fixture's code fits its first code space, sized by
+// ReservationSize of the code and the lazy table: the code counted as
+// placed (aligned sizes, as the reference and the fast implementation's
+// plain load count it) or, when the fast implementation reserves before
+// it walks the records (its pipelined load), as the sum of the sizes with
+// the worst alignment padding of every function.
+template <class I>
+void ExpectLoadedModulesFitTheirFirstCodeSpace(const I& impl) {
+  for (const Fixture& fixture : CommittedFixtures()) {
+    SCOPED_TRACE(fixture.name);
+    typename I::Manager manager;
+    const auto loaded = LoadAll(impl, manager, {fixture});
+    ASSERT_EQ(loaded.size(), 1u);
+    const auto& m = *loaded[0].native_module;
+    const ArchTraits& t = TraitsOf(fixture.arch);
+    const uint32_t n = m.module().num_declared_functions;
+    const auto builtins =
+        static_cast<uint32_t>(m.env().far_slot_builtins.size());
+    uint64_t placed = 0;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (const auto* code = m.GetCode(i)) {
+        placed += RoundUp(code->instructions_size(), t.code_alignment);
+        total += code->instructions_size();
+      }
+    }
+    const uint64_t lazy = uint64_t{n} * t.lazy_compile_slot_size;
+    auto as_placed =
+        ReservationSize(fixture.arch, placed + lazy, n, builtins, 0);
+    auto worst_case = ReservationSize(
+        fixture.arch, total + uint64_t{n} * (t.code_alignment - 1) + lazy, n,
+        builtins, 0);
+    ASSERT_TRUE(as_placed.ok() && worst_case.ok());
+    const std::vector<CodeSpaceRange> spaces = CodeSpaceRanges(m);
+    ASSERT_EQ(spaces.size(), 1u);
+    const uint64_t size = spaces[0].end - spaces[0].start;
+    EXPECT_TRUE(size == *as_placed || size == *worst_case)
+        << size << " bytes reserved; " << *as_placed << " for the code as "
+        << "placed, " << *worst_case << " for the worst case";
+    EXPECT_EQ(m.reserved_code_space(), size);
+  }
 }
 
 // Invariant: a module's first reservation follows ReservationSize (with
 // the lazy table added to the estimate): capped at 1 GB on x64, 128 MB on
-// arm64 and 32 MB on ppc64 however large the estimate.
+// arm64 and 32 MB on ppc64 however large the estimate. Loaded fixtures in
+// both implementations (the arm64 cap for a loaded module:
+// CodeManagerCodeSpacesTest); hand-made modules of any estimate in the
+// reference.
 TEST(CodeManagerReservationTest, FirstCodeSpaceOfAModuleIsSizedAndCapped) {
+  WithSelectedImpl([](const auto& impl) {
+    ExpectLoadedModulesFitTheirFirstCodeSpace(impl);
+  });
+  if (SelectedImpl() != Impl::kReference) return;
   CodeManager manager;
   auto x64 = NewHandModule(manager, Arch::kX64, 10, 3 * kGiB);
   ASSERT_NE(x64, nullptr);
@@ -1035,6 +1323,9 @@ struct FlakyReserve {
 // failed_reservations; beyond the retries NewNativeModule is
 // kResourceExhausted and leaves nothing reserved.
 TEST(CodeManagerReservationTest, RefusedReservationsAreRetriedAfterMemoryPressure) {
+  WASMCACHE_REFERENCE_ONLY(
+      "reservation retries after memory pressure are the "
+      "reference's");
   for (int retries : {0, 1, 2, 4}) {
     for (int failures = 0; failures <= retries + 1; ++failures) {
       SCOPED_TRACE(absl::StrFormat("%d retries, %d refusals", retries,
@@ -1073,6 +1364,78 @@ TEST(CodeManagerReservationTest, RefusedReservationsAreRetriedAfterMemoryPressur
 // Several code spaces per module
 // ============================================================================
 
+// The fast implementation's load of the cache of such a module (below):
+// spaces of at most 128 MB, the first capped, each with its own tables
+// (the lazy table only in the first), every code object inside a space
+// and so within reach of that space's tables, every slot in every space
+// leading to its function's code, the same bytes when serialized, and
+// the committed limit honoured to the byte.
+void ExpectFastLoadGetsSpacesWithTheirOwnTables(const FastImpl& impl,
+                                                absl::Span<const uint8_t> cache,
+                                                const ModuleInfo& module,
+                                                const Environment& env) {
+  const uint64_t cap = TraitsOf(env.arch).max_code_space_size;
+  const uint32_t n = module.num_declared_functions;
+  fast::CodeManager manager;
+  auto loaded = impl.Load(manager, cache, module, env);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const fast::NativeModule& m = **loaded;
+  const absl::Span<const fast::CodeSpaceInfo> spaces = m.code_spaces();
+  ASSERT_GE(spaces.size(), 2u);
+  EXPECT_EQ(manager.num_code_spaces(), spaces.size());
+  EXPECT_EQ(spaces[0].size, cap) << "the first space is capped";
+  std::vector<uint64_t> tables;
+  for (size_t s = 0; s < spaces.size(); ++s) {
+    const fast::CodeSpaceInfo& space = spaces[s];
+    EXPECT_LE(space.size, cap);
+    EXPECT_EQ(space.has_lazy_table, s == 0) << "lazy table of space " << s;
+    tables.push_back(m.near_slot(space, 0));
+    EXPECT_TRUE(space.contains(tables.back()));
+    EXPECT_EQ(m.DeclaredIndexFromNearSlot(m.near_slot(space, n - 1)), n - 1);
+  }
+  std::sort(tables.begin(), tables.end());
+  EXPECT_EQ(std::unique(tables.begin(), tables.end()), tables.end());
+  for (uint32_t i = 0; i < n; ++i) {
+    const fast::WasmCode* code = m.GetCode(i);
+    ASSERT_NE(code, nullptr);
+    const uint64_t start = code->instruction_start();
+    const fast::CodeSpaceInfo* space = m.SpaceOf(start);
+    ASSERT_NE(space, nullptr) << "function " << i;
+    EXPECT_TRUE(space->contains(start + code->instructions_size() - 1))
+        << "function " << i << " straddles a space end";
+    ExpectSlotsLeadTo(m, i, start);
+  }
+  auto again = fast::Serializer(m, impl.options).Serialize();
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(
+      std::equal(again->begin(), again->end(), cache.begin(), cache.end()))
+      << "serialized bytes differ after a load";
+
+  // This load reserves space by space (too large to be pipelined): at a
+  // committed limit one byte short of what it commits it is refused whole;
+  // at exactly that it loads.
+  const uint64_t committed = manager.committed_bytes();
+  loaded->reset();
+  for (const uint64_t limit : {committed - 1, committed}) {
+    SCOPED_TRACE("limit " + std::to_string(limit));
+    fast::CodeManagerOptions options;
+    options.max_committed_code_space = limit;
+    fast::CodeManager limited(options);
+    auto at_limit = impl.Load(limited, cache, module, env);
+    if (limit < committed) {
+      EXPECT_EQ(at_limit.status().code(), StatusCode::kResourceExhausted)
+          << at_limit.status();
+      EXPECT_EQ(limited.committed_bytes(), 0u);
+      EXPECT_EQ(limited.reserved_bytes(), 0u);
+      EXPECT_EQ(limited.num_code_spaces(), 0u);
+      EXPECT_EQ(limited.num_native_modules(), 0u);
+    } else {
+      ASSERT_TRUE(at_limit.ok()) << at_limit.status();
+      EXPECT_EQ(limited.committed_bytes(), limit);
+    }
+  }
+}
+
 // Invariant: an arm64 module with more code than one 128 MB code space gets
 // more spaces, each with its own near and far tables (the lazy table only
 // in the first); every code object has jump tables in reach (tables and
@@ -1080,7 +1443,9 @@ TEST(CodeManagerReservationTest, RefusedReservationsAreRetriedAfterMemoryPressur
 // space so that it leads to the code, directly or through the space's far
 // slot; removing code resets every space's slot to the lazy stub; and the
 // module serializes, deserializes into spaces of its own and serializes
-// again to the same bytes.
+// again to the same bytes. The reference builds the module and writes its
+// cache in both runs; the fast run checks the fast implementation's load
+// of that cache.
 TEST(CodeManagerCodeSpacesTest, Arm64ModuleOverOneCodeSpaceGetsSpacesWithTheirOwnTables) {
   constexpr Arch kArch = Arch::kArm64;
   const uint64_t cap = TraitsOf(kArch).max_code_space_size;
@@ -1095,9 +1460,24 @@ TEST(CodeManagerCodeSpacesTest, Arm64ModuleOverOneCodeSpaceGetsSpacesWithTheirOw
     for (uint32_t k = 0; k < 8; ++k) specs.push_back(TurboFan(batch * 8 + k, kObjectSize));
     ASSERT_EQ(AddAndPublish(*native_module, maker, specs).size(), 8u);
   }
+  const Environment& env = native_module->env();
+  native_module->global_header.magic = *env.expected_header[0];
+  native_module->global_header.version_hash = *env.expected_header[1];
+  auto bytes = reference::Serializer(*native_module).Serialize();
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  if (SelectedImpl() != Impl::kReference) {
+    // The fast implementation builds such a module whole, from its cache.
+    const ModuleInfo module = native_module->module();
+    const Environment fast_env = env;
+    native_module.reset();
+    ExpectFastLoadGetsSpacesWithTheirOwnTables(FastImplOf(SelectedImpl()),
+                                               *bytes, module, fast_env);
+    return;
+  }
   const std::vector<const CodeSpaceEntry*> spaces = native_module->code_spaces();
   ASSERT_GE(spaces.size(), 2u);
   EXPECT_EQ(manager.num_code_spaces(), spaces.size());
+  EXPECT_EQ(spaces[0]->space->size(), cap) << "the first space is capped";
   std::vector<uint64_t> tables;
   for (size_t s = 0; s < spaces.size(); ++s) {
     const CodeSpaceEntry& space = *spaces[s];
@@ -1129,12 +1509,7 @@ TEST(CodeManagerCodeSpacesTest, Arm64ModuleOverOneCodeSpaceGetsSpacesWithTheirOw
     ExpectSlotsLeadTo(*native_module, i, start);
   }
 
-  // Serialize, deserialize, serialize again.
-  const Environment& env = native_module->env();
-  native_module->global_header.magic = *env.expected_header[0];
-  native_module->global_header.version_hash = *env.expected_header[1];
-  auto bytes = reference::Serializer(*native_module).Serialize();
-  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  // Deserialize, serialize again.
   {
     auto again = reference::Deserialize(manager, *bytes,
                                         native_module->module(), env);
@@ -1163,6 +1538,9 @@ TEST(CodeManagerCodeSpacesTest, Arm64ModuleOverOneCodeSpaceGetsSpacesWithTheirOw
 // objects (120 MB, which one 128 MB space could hold unsplit) land in
 // three regions.
 TEST(CodeManagerBatchTest, BatchOverHalfACodeSpaceIsSplit) {
+  WASMCACHE_REFERENCE_ONLY(
+      "batches are the reference's AddCompiledCode; fast "
+      "places a module whole");
   constexpr Arch kArch = Arch::kArm64;
   const uint64_t half = TraitsOf(kArch).max_code_space_size / 2;
   constexpr uint32_t kObjectSize = 40 * 1024 * 1024;
@@ -1196,6 +1574,9 @@ TEST(CodeManagerBatchTest, BatchOverHalfACodeSpaceIsSplit) {
 // the batch it is in adds nothing (no code, no committed bytes); an object
 // of exactly half a space is accepted.
 TEST(CodeManagerBatchTest, ObjectOverHalfACodeSpaceIsResourceExhausted) {
+  WASMCACHE_REFERENCE_ONLY(
+      "batches are the reference's AddCompiledCode; fast "
+      "places a module whole");
   constexpr Arch kArch = Arch::kArm64;
   const auto half =
       static_cast<uint32_t>(TraitsOf(kArch).max_code_space_size / 2);
@@ -1226,6 +1607,10 @@ TEST(CodeManagerBatchTest, ObjectOverHalfACodeSpaceIsResourceExhausted) {
 // no code owned or installed, slots still lazy, committed bytes as before;
 // a batch that fits still succeeds afterwards.
 TEST(CodeManagerLimitTest, CommittedSpaceLimitRefusesABatchWithoutHalfPublishing) {
+  WASMCACHE_REFERENCE_ONLY(
+      "batches added to a live module are the reference's "
+      "(loads at the limit: "
+      "RefusedLoadPublishesNothingAndALoadThatFitsExactlySucceeds)");
   CodeManagerOptions options;
   options.max_committed_code_space = kMiB;
   CodeManager manager(options);
@@ -1266,6 +1651,9 @@ TEST(CodeManagerLimitTest, CommittedSpaceLimitRefusesABatchWithoutHalfPublishing
 // a later part leaves nothing of the earlier parts behind either: the
 // committed bytes and the free space of the module are as before.
 TEST(CodeManagerLimitTest, FailedSplitBatchReleasesItsEarlierParts) {
+  WASMCACHE_REFERENCE_ONLY(
+      "batches are the reference's AddCompiledCode; fast "
+      "places a module whole");
   constexpr uint32_t kObjectSize = 30 * 1024 * 1024;
   CodeManagerOptions options;
   options.max_committed_code_space = 80 * kMiB;
@@ -1296,6 +1684,10 @@ TEST(CodeManagerLimitTest, FailedSplitBatchReleasesItsEarlierParts) {
 // tables could not be committed (limit reached); when the module is gone,
 // nothing is reserved.
 TEST(CodeManagerLimitTest, RefusedTablesCommitLeavesNoReservationBehind) {
+  WASMCACHE_REFERENCE_ONLY(
+      "code spaces added to a live module are the "
+      "reference's (loads at the limit: "
+      "RefusedLoadPublishesNothingAndALoadThatFitsExactlySucceeds)");
   // Committed bytes of a fresh 8-function x64 module (its tables).
   uint64_t tables = 0;
   {
@@ -1324,14 +1716,95 @@ TEST(CodeManagerLimitTest, RefusedTablesCommitLeavesNoReservationBehind) {
   EXPECT_EQ(manager.committed_bytes(), 0u);
 }
 
+// Committed bytes of loading `fixture` alone.
+template <class I>
+uint64_t CommittedByLoading(const I& impl, const LoadedFixture& fixture) {
+  typename I::Manager probe;
+  auto m = Load(impl, probe, fixture);
+  EXPECT_TRUE(m.ok()) << fixture.fixture.name << ": " << m.status();
+  return probe.committed_bytes();
+}
+
+template <class I>
+void ExpectLoadsAtTheCommittedLimit(const I& impl) {
+  const LoadedFixture kept_fixture = LoadCommitted("x64/many");
+  const LoadedFixture refused_fixture = LoadCommitted("arm64/many");
+  const LoadedFixture fitting_fixture = LoadCommitted("x64/calls");
+  const uint64_t kept_bytes = CommittedByLoading(impl, kept_fixture);
+  const uint64_t refused_bytes = CommittedByLoading(impl, refused_fixture);
+  const uint64_t fitting_bytes = CommittedByLoading(impl, fitting_fixture);
+  ASSERT_GT(kept_bytes, 0u);
+  ASSERT_GT(refused_bytes, fitting_bytes)
+      << "the refused module must need more than the one that fits";
+
+  typename I::Options options;
+  options.max_committed_code_space = kept_bytes + fitting_bytes;
+  typename I::Manager manager(options);
+  auto kept = Load(impl, manager, kept_fixture);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  ASSERT_EQ(manager.committed_bytes(), kept_bytes);
+  const uint64_t reserved = ReservedBytes(manager);
+  const size_t spaces = manager.num_code_spaces();
+  EXPECT_EQ(reserved, (*kept)->reserved_code_space());
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    SCOPED_TRACE("attempt " + std::to_string(attempt));
+    auto refused = Load(impl, manager, refused_fixture);
+    EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted)
+        << refused.status();
+    EXPECT_EQ(manager.committed_bytes(), kept_bytes);
+    EXPECT_EQ(ReservedBytes(manager), reserved)
+        << "the refused load left a reservation behind";
+    EXPECT_EQ(manager.num_code_spaces(), spaces);
+    EXPECT_EQ(NumNativeModules(manager), 1u);
+  }
+  CheckEveryCodeBoundary(manager,
+                         std::vector<typename I::Module*>{kept->get()});
+  // The limit itself is allowed.
+  auto fitting = Load(impl, manager, fitting_fixture);
+  ASSERT_TRUE(fitting.ok()) << fitting.status();
+  EXPECT_EQ(manager.committed_bytes(), options.max_committed_code_space);
+  EXPECT_EQ(ReservedBytes(manager),
+            reserved + (*fitting)->reserved_code_space());
+  kept->reset();
+  fitting->reset();
+  EXPECT_EQ(manager.committed_bytes(), 0u);
+  EXPECT_EQ(ReservedBytes(manager), 0u);
+  EXPECT_EQ(manager.num_code_spaces(), 0u);
+}
+
+// Invariant: a load that would commit past max_committed_code_space is
+// kResourceExhausted and leaves nothing of itself behind (no module, code
+// space, committed or reserved byte), again and again, while the modules
+// loaded before it keep resolving; a load that takes committed space to
+// exactly the limit succeeds.
+TEST(CodeManagerLimitTest,
+     RefusedLoadPublishesNothingAndALoadThatFitsExactlySucceeds) {
+  WithSelectedImpl(
+      [](const auto& impl) { ExpectLoadsAtTheCommittedLimit(impl); });
+}
+
 // Invariant: creating a module when its jump tables cannot be committed
 // (the limit is reached) is kResourceExhausted, not a crash, and leaves
-// nothing reserved. Run in a child process so that a crash fails this test
-// only.
+// nothing reserved; in the fast implementation, a load at a limit of 0.
+// Run in a child process so that a crash fails this test only.
 TEST(CodeManagerLimitDeathTest, NewModuleAtTheCommittedLimitIsResourceExhausted) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
+        if (SelectedImpl() != Impl::kReference) {
+          // The fast implementation creates modules by loading them only.
+          const LoadedFixture f = LoadCommitted("x64/many");
+          fast::CodeManagerOptions options;
+          options.max_committed_code_space = 0;
+          fast::CodeManager manager(options);
+          auto m = Load(FastImplOf(SelectedImpl()), manager, f);
+          const bool ok = m.status().code() == StatusCode::kResourceExhausted &&
+                          manager.reserved_bytes() == 0 &&
+                          manager.num_native_modules() == 0 &&
+                          manager.num_code_spaces() == 0;
+          std::fprintf(stderr, "status: %s\n", m.status().ToString().c_str());
+          std::exit(ok ? 0 : 1);
+        }
         CodeManagerOptions options;
         options.max_committed_code_space = 0;
         CodeManager manager(options);
@@ -1398,6 +1871,7 @@ void RunUntilPressure(CodeManager& manager, PressureRun& run,
 // TurboFan code stays, committed space goes down, and the threshold moves
 // to committed + (limit - committed) / 2.
 TEST(CodeManagerPressureTest, CriticalThresholdFlushesLiftoffAndKeepsTurboFan) {
+  WASMCACHE_REFERENCE_ONLY("memory pressure is the reference's");
   constexpr uint64_t kLimit = 8 * kMiB;
   CodeManagerOptions options;
   options.max_committed_code_space = kLimit;
@@ -1425,6 +1899,7 @@ TEST(CodeManagerPressureTest, CriticalThresholdFlushesLiftoffAndKeepsTurboFan) {
 // Invariant: with flush_liftoff_code off, pressure still notifies (the
 // callback runs once, the threshold moves) but no code is removed.
 TEST(CodeManagerPressureTest, WithoutLiftoffFlushingPressureOnlyNotifies) {
+  WASMCACHE_REFERENCE_ONLY("memory pressure is the reference's");
   constexpr uint64_t kLimit = 8 * kMiB;
   CodeManagerOptions options;
   options.max_committed_code_space = kLimit;
@@ -1443,10 +1918,56 @@ TEST(CodeManagerPressureTest, WithoutLiftoffFlushingPressureOnlyNotifies) {
 // Module lifetime
 // ============================================================================
 
+// Three loaded modules (x64, arm64, x64) in one manager, then none.
+template <class I>
+void ExpectFreeingLoadedModulesReleasesEverything(const I& impl) {
+  typename I::Manager manager;
+  std::vector<uint64_t> pcs;
+  {
+    const auto loaded =
+        LoadAll(impl, manager,
+                CommittedFixturesNamed({"x64/many", "arm64/many", "x64/many"}));
+    ASSERT_EQ(loaded.size(), 3u);
+    EXPECT_EQ(NumNativeModules(manager), 3u);
+    EXPECT_GE(manager.num_code_spaces(), 3u);
+    EXPECT_GT(manager.committed_bytes(), 0u);
+    EXPECT_GT(ReservedBytes(manager), 0u);
+    for (const auto& l : loaded) {
+      const auto& m = *l.native_module;
+      for (uint32_t i = 0; i < m.module().num_declared_functions; ++i) {
+        const auto* code = m.GetCode(i);
+        if (code == nullptr) continue;
+        pcs.push_back(code->instruction_start());
+        pcs.push_back(code->instruction_start() + code->instructions_size() -
+                      1);
+        ASSERT_EQ(manager.LookupCode(pcs.back()), code);
+      }
+      for (const CodeSpaceRange& space : CodeSpaceRanges(m)) {
+        pcs.push_back(space.near_table);
+        ASSERT_EQ(manager.LookupNativeModule(space.near_table), &m);
+      }
+    }
+  }
+  EXPECT_EQ(NumNativeModules(manager), 0u);
+  EXPECT_EQ(manager.num_code_spaces(), 0u);
+  EXPECT_EQ(manager.committed_bytes(), 0u);
+  EXPECT_EQ(ReservedBytes(manager), 0u);
+  for (uint64_t pc : pcs) {
+    EXPECT_EQ(manager.LookupCode(pc), nullptr) << "pc " << Hex(pc);
+    EXPECT_EQ(manager.LookupNativeModule(pc), nullptr) << "pc " << Hex(pc);
+  }
+}
+
 // Invariant: when every module is gone the manager holds nothing: no code
 // space, no module, nothing committed or reserved, no live code; the
-// history of freed code stays; no pc of the old code resolves.
+// history of freed code stays; no pc of the old code resolves. Loaded
+// modules in both implementations; hand-made modules whose code was
+// replaced (a history of freed code) in the reference.
 TEST(CodeManagerLifetimeTest, FreeingEveryModuleReleasesEverything) {
+  WithSelectedImpl([](const auto& impl) {
+    ExpectFreeingLoadedModulesReleasesEverything(impl);
+  });
+  if (SelectedImpl() != Impl::kReference) return;
   CodeManager manager;
   std::vector<uint64_t> pcs;
   {
@@ -1497,6 +2018,9 @@ TEST(CodeManagerLifetimeTest, FreeingEveryModuleReleasesEverything) {
 // closes last: freed_code_size grows by its size once, num_owned_code
 // drops by one.
 TEST(CodeManagerRefCountTest, ScopesOnTwoThreadsKeepRemovedCodeUntilBothClose) {
+  WASMCACHE_REFERENCE_ONLY(
+      "reference counts are the reference's; fast code "
+      "lives as long as its module");
   CodeManager manager;
   auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
   ASSERT_NE(native_module, nullptr);
@@ -1560,6 +2084,9 @@ TEST(CodeManagerRefCountTest, ScopesOnTwoThreadsKeepRemovedCodeUntilBothClose) {
 // the reference; closing the inner scope drops only its references, and
 // code held by the outer scope stays alive until the outer closes.
 TEST(CodeManagerRefCountTest, NestedScopesOnOneThreadReleaseInOrder) {
+  WASMCACHE_REFERENCE_ONLY(
+      "reference counts are the reference's; fast code "
+      "lives as long as its module");
   CodeManager manager;
   auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
   ASSERT_NE(native_module, nullptr);
@@ -1603,6 +2130,7 @@ TEST(CodeManagerRefCountTest, NestedScopesOnOneThreadReleaseInOrder) {
 // unless the old or the new code is for debugging; equal or higher tiers
 // replace; the replaced code is freed; slots lead to the installed code.
 TEST(CodeManagerPublishTest, LowerTierReplacesHigherOnlyForDebugging) {
+  WASMCACHE_REFERENCE_ONLY("publishing into a live module is the reference's");
   CodeManager manager;
   auto native_module = NewHandModule(manager, Arch::kX64, 8, 64 * kKiB);
   ASSERT_NE(native_module, nullptr);
@@ -1654,6 +2182,7 @@ TEST(CodeManagerPublishTest, LowerTierReplacesHigherOnlyForDebugging) {
 // resets their slots to the lazy-compile slots and leaves every other
 // function's code and slot as it was.
 TEST(CodeManagerPublishTest, RemoveFiltersRemoveExactlyTheMatchingCode) {
+  WASMCACHE_REFERENCE_ONLY("code removal is the reference's");
   struct Case {
     RemoveFilter filter;
     const char* name;
@@ -1710,6 +2239,9 @@ TEST(CodeManagerPublishTest, RemoveFiltersRemoveExactlyTheMatchingCode) {
 // a module with Liftoff code only has nothing to serialize
 // (kFailedPrecondition).
 TEST(CodeManagerPublishTest, SerializerWritesTurboFanCodeOnly) {
+  WASMCACHE_REFERENCE_ONLY(
+      "Liftoff code comes only through the reference's "
+      "AddCompiledCode");
   CodeManager manager;
   auto native_module = NewHandModule(manager, Arch::kX64, 3, 64 * kKiB);
   ASSERT_NE(native_module, nullptr);
@@ -1734,11 +2266,49 @@ TEST(CodeManagerPublishTest, SerializerWritesTurboFanCodeOnly) {
 // Metrics and estimates
 // ============================================================================
 
+// Every committed fixture loaded into one manager: the manager's counters
+// are the sums of its modules' (committed, reserved, code spaces), each
+// module's generated code is the sum of its code sizes, and its memory
+// estimate covers at least its committed code.
+template <class I>
+void ExpectCountersAgreeWithTheLoadedModules(const I& impl) {
+  typename I::Manager manager;
+  const auto loaded = LoadAll(impl, manager, CommittedFixtures());
+  ASSERT_EQ(loaded.size(), CommittedFixtures().size());
+  uint64_t committed = 0;
+  uint64_t reserved = 0;
+  size_t spaces = 0;
+  for (const auto& l : loaded) {
+    SCOPED_TRACE(l.fixture.fixture.name);
+    const auto& m = *l.native_module;
+    uint64_t generated = 0;
+    for (uint32_t i = 0; i < m.module().num_declared_functions; ++i) {
+      if (const auto* code = m.GetCode(i))
+        generated += code->instructions_size();
+    }
+    EXPECT_EQ(m.generated_code_size(), generated);
+    EXPECT_GE(m.committed_code_space(), generated);
+    EXPECT_GE(m.EstimateCurrentMemoryConsumption(), m.committed_code_space());
+    committed += m.committed_code_space();
+    reserved += m.reserved_code_space();
+    spaces += CodeSpaceRanges(m).size();
+  }
+  EXPECT_EQ(manager.committed_bytes(), committed);
+  EXPECT_EQ(ReservedBytes(manager), reserved);
+  EXPECT_EQ(manager.num_code_spaces(), spaces);
+  EXPECT_EQ(NumNativeModules(manager), loaded.size());
+}
+
 // Invariant: metadata estimates grow with the module's shape; the
 // manager's metrics agree with its modules (committed, reserved, spaces,
 // live code = sum of live code sizes, freed code); the memory estimate is
-// the manager plus every module's estimate and grows with code.
+// the manager plus every module's estimate and grows with code. Loaded
+// modules' counters in both implementations; estimates, metrics snapshots
+// and freed code (hand-made modules) in the reference.
 TEST(CodeManagerMetricsTest, EstimatesAndMetricsAreConsistent) {
+  WithSelectedImpl(
+      [](const auto& impl) { ExpectCountersAgreeWithTheLoadedModules(impl); });
+  if (SelectedImpl() != Impl::kReference) return;
   uint64_t previous = 0;
   for (uint32_t n : {0u, 1u, 10u, 1000u, 100'000u}) {
     const uint64_t size = CodeManager::EstimateNativeModuleMetaDataSize(HandModule(n));
@@ -1846,6 +2416,7 @@ std::string MappingPermissions(uint64_t address) {
 // hands out a protection key; a manager told not to use keys does not;
 // no thread may write code outside a write scope.
 TEST(CodeManagerProtectionTest, KeySupportMatchesTheKernelAndKeysCanBeTurnedOff) {
+  WASMCACHE_REFERENCE_ONLY("protection keys are the reference's");
   std::string why;
   const bool kernel = KernelOffersProtectionKeys(&why);
   CodeManagerOptions options;
@@ -1873,6 +2444,7 @@ TEST(CodeManagerProtectionTest, KeySupportMatchesTheKernelAndKeysCanBeTurnedOff)
 // until the outermost scope covering it closes, and is executable, not
 // writable, afterwards.
 TEST(CodeManagerProtectionTest, NestedWriteScopesKeepThePageWritableUntilTheOuterCloses) {
+  WASMCACHE_REFERENCE_ONLY("write scopes are the reference's");
   CodeManagerOptions options;
   options.use_memory_protection_keys = false;
   CodeManager manager(options);
@@ -1901,6 +2473,7 @@ TEST(CodeManagerProtectionTest, NestedWriteScopesKeepThePageWritableUntilTheOute
 // a write scope opens writes for its own thread only, and no thread may
 // write outside a scope. Runs only where the system offers keys.
 TEST(CodeManagerProtectionTest, KeyModeWriteWindowIsPerThread) {
+  WASMCACHE_REFERENCE_ONLY("protection keys are the reference's");
   std::string why;
   if (!reference::CodeProtection::HasMemoryProtectionKeySupport()) {
     KernelOffersProtectionKeys(&why);
