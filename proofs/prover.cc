@@ -1,6 +1,7 @@
 #include "proofs/prover.h"
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -112,9 +113,16 @@ void CollectNames(const z3::expr& e, std::set<std::string>& names,
 }
 
 std::string Smt2Path(const ObligationSpec& s) {
-  std::string form = s.form;
-  for (char& ch : form) {
-    if (ch == '/' || ch == ' ' || ch == '>' || ch == '<') ch = '_';
+  // Letters, digits, '.', '=' and '-' kept; every other run becomes '_'.
+  std::string form;
+  for (char ch : s.form) {
+    const bool keep = std::isalnum(static_cast<unsigned char>(ch)) ||
+                      ch == '.' || ch == '-' || ch == '=';
+    if (keep) {
+      form += ch;
+    } else if (form.empty() || form.back() != '_') {
+      form += '_';
+    }
   }
   return absl::StrCat(s.arch, "/", form, ".", s.property, ".", s.impl,
                       ".smt2");
@@ -186,13 +194,15 @@ Result Check(const ObligationSpec& spec, const ProveOptions& options) {
     z3::solver e(c, "QF_BV");
     e.add(ob.premise);
     e.add(!ob.conclusion);
-    std::ofstream(path) << e.to_smt2("unsat");
+    // Z3 leaves the logic out; a second solver needs it.
+    std::ofstream(path) << "(set-logic QF_BV)\n" << e.to_smt2("unsat");
     // The premise alone, which must be satisfiable (non-vacuity).
     z3::solver premise(c, "QF_BV");
     premise.add(ob.premise);
     std::filesystem::path premise_path = path;
     premise_path.replace_extension(".premise.smt2");
-    std::ofstream(premise_path) << premise.to_smt2("sat");
+    std::ofstream(premise_path) << "(set-logic QF_BV)\n"
+                                << premise.to_smt2("sat");
   }
 
   // The premise must be satisfiable.

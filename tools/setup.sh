@@ -7,6 +7,7 @@
 # Packages:
 #   build:     clang lld llvm llvm-16 cmake ninja-build libabsl-dev libgtest-dev
 #              libgmock-dev libz3-dev z3
+#   proofs:    cvc5 (the second solver that re-checks every obligation)
 #   fixtures:  wabt (wat2wasm), nodejs npm (npm pack), qemu-user-static and
 #              the arm64 cross runtime (libc6-arm64-cross, and
 #              libstdc++6-arm64-cross + libgcc-s1-arm64-cross, which the
@@ -16,7 +17,7 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PACKAGES=(
   clang lld llvm llvm-16 cmake ninja-build
-  libabsl-dev libgtest-dev libgmock-dev libz3-dev z3
+  libabsl-dev libgtest-dev libgmock-dev libz3-dev z3 cvc5
   wabt qemu-user-static qemu-system-x86
   libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross
   nodejs npm

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh — installs what is missing, builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer (preset debug-asan-ubsan, warnings as errors),
-# builds the large real-world fixtures, runs the whole test suite, then runs
+# builds the large real-world fixtures, runs the whole test suite and the
+# proofs of the relocation encoders (re-checked with cvc5), then runs
 # the concurrent suites again under ThreadSanitizer (preset tsan), and the
 # W^X suites with memory protection keys in a QEMU guest, and the suites on
 # big-endian and 32-bit hosts under qemu-user.
@@ -26,6 +27,10 @@ ctest --preset debug-asan-ubsan -j"$(nproc)"
 # and mutants of them (ctest already ran `wasmcache equiv` on the committed
 # corpus and synthesized caches of every target).
 build/debug-asan-ubsan/wasmcache equiv --seeds 0 --mutants 8 build/fixtures-large
+
+# The Z3 proofs of every relocation encoder on every target, the mutants
+# refuted, and every obligation re-checked with cvc5 (proofs/README.md).
+build/debug-asan-ubsan/wasmcache prove --smt2-dir build/smt2 --recheck cvc5
 
 # The concurrent code (code manager, ref counting, patching while code
 # runs) under ThreadSanitizer too.

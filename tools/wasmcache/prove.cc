@@ -203,6 +203,11 @@ int ProveMain(int argc, char** argv) {
   if (!recheck_solver.empty()) {
     recheck_version =
         FirstLine(RunCapture(absl::StrCat(recheck_solver, " --version 2>&1")));
+    // cvc5 says "This is cvc5 version 1.0.3".
+    const std::string prefix = "This is ";
+    if (recheck_version.rfind(prefix, 0) == 0) {
+      recheck_version = recheck_version.substr(prefix.size());
+    }
     for (const Result& r : results) {
       if (r.smt2_file.empty()) continue;
       if (r.status == Status::kProved) {
