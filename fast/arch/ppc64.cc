@@ -155,48 +155,49 @@ bool Locate(const uint8_t* code, uint32_t code_size, uint32_t pc,
 
 bool IsDataForm(uint8_t form) { return form == kPpc64Data64; }
 
-uint64_t ReadValue(const uint8_t* code, const Site& site) {
+// The site's address (site 0 for a tag) or tag of `reach`, from and to
+// the words of the site's layout.
+uint64_t Read(const uint8_t* code, const Site& site, const Ppc64Reach& reach,
+              uint64_t site_address) {
   const Ppc64Layout& layout = *kPpc64Forms[site.form].layout;
   uint32_t words[kMaxWords];
   LoadWords(code + site.field_offset, layout.words, words);
-  return Words::Gather(layout, words);
+  return Words::Read(layout, reach, words, site_address);
 }
 
-void WriteValue(uint8_t* code, const Site& site, uint64_t value) {
+void Write(uint8_t* code, const Site& site, const Ppc64Reach& reach,
+           uint64_t site_address, uint64_t target) {
   const Ppc64Layout& layout = *kPpc64Forms[site.form].layout;
   uint32_t words[kMaxWords];
   LoadWords(code + site.field_offset, layout.words, words);
-  Words::Scatter(layout, words, value);
+  Words::Write(layout, reach, words, site_address, target);
   StoreWords(code + site.field_offset, layout.words, words);
 }
 
 bool TagFits(const Site& site, uint64_t tag) {
-  return Words::InReach(kPpc64Forms[site.form].tag, tag);
+  return Words::Fits(kPpc64Forms[site.form].tag, 0, tag);
 }
 
 uint64_t ReadTag(const uint8_t* code, const Site& site) {
-  return Words::FromValue(kPpc64Forms[site.form].tag, 0,
-                          ReadValue(code, site));
+  return Read(code, site, kPpc64Forms[site.form].tag, 0);
 }
 
 void WriteTag(uint8_t* code, const Site& site, uint64_t tag) {
-  WriteValue(code, site, Words::ToValue(kPpc64Forms[site.form].tag, 0, tag));
+  Write(code, site, kPpc64Forms[site.form].tag, 0, tag);
 }
 
 uint64_t ReadTarget(const uint8_t* code, uint64_t code_address,
                     const Site& site) {
-  return Words::FromValue(kPpc64Forms[site.form].target,
-                          code_address + site.field_offset,
-                          ReadValue(code, site));
+  return Read(code, site, kPpc64Forms[site.form].target,
+              code_address + site.field_offset);
 }
 
 bool WriteTarget(uint8_t* code, uint64_t code_address, const Site& site,
                  uint64_t target) {
   const Ppc64Reach& reach = kPpc64Forms[site.form].target;
-  const uint64_t value =
-      Words::ToValue(reach, code_address + site.field_offset, target);
-  if (!Words::InReach(reach, value)) return false;
-  WriteValue(code, site, value);
+  const uint64_t site_address = code_address + site.field_offset;
+  if (!Words::Fits(reach, site_address, target)) return false;
+  Write(code, site, reach, site_address, target);
   return true;
 }
 
@@ -255,11 +256,10 @@ bool FarSlotCodeIs(const uint8_t* slot) {
 }
 
 bool WriteNearSlot(uint8_t* slot, uint64_t slot_address, uint64_t target) {
-  const uint64_t delta =
-      Words::ToValue(kPpc64BranchReach, slot_address, target);
-  if (!Words::InReach(kPpc64BranchReach, delta)) return false;
+  if (!Words::Fits(kPpc64BranchReach, slot_address, target)) return false;
   uint32_t insn = kPpc64B;
-  Words::Scatter(kPpc64BranchLayout, &insn, delta);
+  Words::Write(kPpc64BranchLayout, kPpc64BranchReach, &insn, slot_address,
+               target);
   uint8_t bytes[4];
   Store32(bytes, insn, kOrder);
   StoreSlot(slot, bytes, 4);
@@ -291,8 +291,8 @@ bool ReadNearSlot(const uint8_t* slot, uint64_t slot_address,
                   uint64_t* target) {
   const uint32_t insn = Load32(slot, kOrder);
   if (!Words::Matches(kPpc64BPattern, &insn)) return false;
-  *target = Words::FromValue(kPpc64BranchReach, slot_address,
-                             Words::Gather(kPpc64BranchLayout, &insn));
+  *target = Words::Read(kPpc64BranchLayout, kPpc64BranchReach, &insn,
+                        slot_address);
   return true;
 }
 

@@ -101,46 +101,48 @@ bool Locate(const uint8_t* code, uint32_t code_size, uint32_t pc,
 
 bool IsDataForm(uint8_t form) { return form == kS390xData64; }
 
-uint64_t ReadValue(const uint8_t* code, const Site& site) {
+// The site's address (site 0 for a tag) or tag of `reach`, from and to
+// the immediates of the site's layout.
+uint64_t Read(const uint8_t* code, const Site& site, const S390xReach& reach,
+              uint64_t site_address) {
   const S390xLayout& layout = *kS390xForms[site.form].layout;
   uint32_t imms[2];
   LoadImms(code + site.field_offset, layout, imms);
-  return Imms::Gather(layout, imms);
+  return Imms::Read(layout, reach, imms, site_address);
 }
 
-void WriteValue(uint8_t* code, const Site& site, uint64_t value) {
+void Write(uint8_t* code, const Site& site, const S390xReach& reach,
+           uint64_t site_address, uint64_t target) {
   const S390xLayout& layout = *kS390xForms[site.form].layout;
   uint32_t imms[2];
-  Imms::Scatter(layout, imms, value);
+  Imms::Write(layout, reach, imms, site_address, target);
   StoreImms(code + site.field_offset, layout, imms);
 }
 
 bool TagFits(const Site& site, uint64_t tag) {
-  return Imms::InReach(kS390xForms[site.form].tag, tag);
+  return Imms::Fits(kS390xForms[site.form].tag, 0, tag);
 }
 
 uint64_t ReadTag(const uint8_t* code, const Site& site) {
-  return Imms::FromValue(kS390xForms[site.form].tag, 0, ReadValue(code, site));
+  return Read(code, site, kS390xForms[site.form].tag, 0);
 }
 
 void WriteTag(uint8_t* code, const Site& site, uint64_t tag) {
-  WriteValue(code, site, Imms::ToValue(kS390xForms[site.form].tag, 0, tag));
+  Write(code, site, kS390xForms[site.form].tag, 0, tag);
 }
 
 uint64_t ReadTarget(const uint8_t* code, uint64_t code_address,
                     const Site& site) {
-  return Imms::FromValue(kS390xForms[site.form].target,
-                         code_address + site.field_offset,
-                         ReadValue(code, site));
+  return Read(code, site, kS390xForms[site.form].target,
+              code_address + site.field_offset);
 }
 
 bool WriteTarget(uint8_t* code, uint64_t code_address, const Site& site,
                  uint64_t target) {
   const S390xReach& reach = kS390xForms[site.form].target;
-  const uint64_t value =
-      Imms::ToValue(reach, code_address + site.field_offset, target);
-  if (!Imms::InReach(reach, value)) return false;
-  WriteValue(code, site, value);
+  const uint64_t site_address = code_address + site.field_offset;
+  if (!Imms::Fits(reach, site_address, target)) return false;
+  Write(code, site, reach, site_address, target);
   return true;
 }
 
@@ -176,12 +178,11 @@ static_assert(kLazyTargetOffset + 8 ==
               TraitsOf(Arch::kS390x).lazy_compile_slot_size);
 
 bool WriteNearSlot(uint8_t* slot, uint64_t slot_address, uint64_t target) {
-  const uint64_t delta = Imms::ToValue(kS390xBrclReach, slot_address, target);
-  if (!Imms::InReach(kS390xBrclReach, delta)) return false;
+  if (!Imms::Fits(kS390xBrclReach, slot_address, target)) return false;
   uint8_t bytes[8];
   std::memcpy(bytes, kNearSlot, 8);
   uint32_t imm;
-  Imms::Scatter(kS390xBrclLayout, &imm, delta);
+  Imms::Write(kS390xBrclLayout, kS390xBrclReach, &imm, slot_address, target);
   StoreImms(bytes, kS390xBrclLayout, &imm);
   StoreSlot(slot, bytes, 8);
   return true;
@@ -213,8 +214,7 @@ bool ReadNearSlot(const uint8_t* slot, uint64_t slot_address,
   if (!Imms::Matches(kS390xNearSlotPattern, heads)) return false;
   uint32_t imm;
   LoadImms(slot, kS390xBrclLayout, &imm);
-  *target = Imms::FromValue(kS390xBrclReach, slot_address,
-                            Imms::Gather(kS390xBrclLayout, &imm));
+  *target = Imms::Read(kS390xBrclLayout, kS390xBrclReach, &imm, slot_address);
   return true;
 }
 

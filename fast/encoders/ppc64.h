@@ -192,6 +192,22 @@ struct Ppc64Words {
   static U64 FromValue(const Reach& reach, U64 site, U64 value) {
     return ReachCodec<D>::FromValue(reach, site, value);
   }
+
+  // An address (site: where the form lies) or a tag (site 0) of `reach`
+  // in the words of `layout`, as the target operations apply them:
+  // Fits decides, Write puts ToValue into the fields, Read takes FromValue
+  // of them.
+  static Bool Fits(const Reach& reach, U64 site, U64 target) {
+    return ReachCodec<D>::Fits(reach, site, target);
+  }
+  static void Write(const Ppc64Layout& layout, const Reach& reach, U32* words,
+                    U64 site, U64 target) {
+    Scatter(layout, words, ToValue(reach, site, target));
+  }
+  static U64 Read(const Ppc64Layout& layout, const Reach& reach,
+                  const U32* words, U64 site) {
+    return FromValue(reach, site, Gather(layout, words));
+  }
 };
 
 }  // namespace wasmcache::fast

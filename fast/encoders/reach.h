@@ -10,6 +10,7 @@
 //   InReach(value)   = low `align` bits zero, and value fits `bits` bits
 //                      (signed if relative, unsigned if not)
 //   FromValue(value) = relative ? site + value : value mod 2^bits
+//   Fits(target)     = InReach(ToValue(target)): the form holds it
 
 #ifndef WASMCACHE_FAST_ENCODERS_REACH_H_
 #define WASMCACHE_FAST_ENCODERS_REACH_H_
@@ -46,6 +47,9 @@ struct ReachCodec {
     if (reach.relative) return D::Add(site, value);
     if (reach.bits >= 64) return value;
     return D::And(value, D::C64((uint64_t{1} << reach.bits) - 1));
+  }
+  static Bool Fits(const Reach& reach, U64 site, U64 target) {
+    return InReach(reach, ToValue(reach, site, target));
   }
 };
 

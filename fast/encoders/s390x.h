@@ -147,6 +147,22 @@ struct S390xImms {
   static U64 FromValue(const Reach& reach, U64 site, U64 value) {
     return ReachCodec<D>::FromValue(reach, site, value);
   }
+
+  // An address (site: where the form lies) or a tag (site 0) of `reach`
+  // in the immediates of `layout`, as the target operations apply them:
+  // Fits decides, Write puts ToValue into the immediates, Read takes
+  // FromValue of them.
+  static Bool Fits(const Reach& reach, U64 site, U64 target) {
+    return ReachCodec<D>::Fits(reach, site, target);
+  }
+  static void Write(const S390xLayout& layout, const Reach& reach, U32* imms,
+                    U64 site, U64 target) {
+    Scatter(layout, imms, ToValue(reach, site, target));
+  }
+  static U64 Read(const S390xLayout& layout, const Reach& reach,
+                  const U32* imms, U64 site) {
+    return FromValue(reach, site, Gather(layout, imms));
+  }
 };
 
 }  // namespace wasmcache::fast

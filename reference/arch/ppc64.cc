@@ -35,6 +35,7 @@ namespace {
 using Mov = Ppc64Mov<NativeDomain>;
 using PoolLoad = Ppc64PoolLoad<NativeDomain>;
 using Branch = Ppc64Branch26<NativeDomain>;
+using Data64 = Ppc64Data64<NativeDomain>;
 constexpr ByteOrder kOrder = ByteOrder::kLittle;
 
 // Site::variant of kPpc64Mov.
@@ -186,25 +187,27 @@ uint64_t DecodeMov(const uint8_t* code, const Site& site) {
   return Mov::Decode(m.w[0], m.w[1], m.w[3], m.w[4]);
 }
 void EncodeMov(uint8_t* code, const Site& site, uint64_t value) {
-  for (int i : {0, 1, 3, 4}) {
-    uint8_t* at = code + site.field_offset + 4 * i;
-    StoreWord(at, Mov::EncodeWord(LoadWord(at), i, value));
+  MovWords m = LoadMov(code, site);
+  Mov::Encode(m.w, value);
+  for (int i = 0; i < 5; ++i) {
+    StoreWord(code + site.field_offset + 4 * i, m.w[i]);
   }
 }
 
 bool TagFits(const Site& site, uint64_t tag) {
   if (site.form == SiteForm::kPpc64Mov && site.variant != kInternal) {
-    return tag <= 0xffffffff;
+    return Mov::TagInRange(tag);
   }
   return true;
 }
 
 uint64_t ReadTag(const uint8_t* code, const Site& site) {
   if (site.form == SiteForm::kPpc64Mov) {
-    const uint64_t value = DecodeMov(code, site);
-    return site.variant == kInternal ? value : static_cast<uint32_t>(value);
+    if (site.variant == kInternal) return DecodeMov(code, site);
+    const MovWords m = LoadMov(code, site);
+    return Mov::DecodeTag(m.w[0], m.w[1], m.w[3], m.w[4]);
   }
-  return LoadSiteField(code, site, kOrder);
+  return Data64::Decode(LoadSiteField(code, site, kOrder));
 }
 
 void WriteTag(uint8_t* code, const Site& site, uint64_t tag) {
@@ -212,15 +215,16 @@ void WriteTag(uint8_t* code, const Site& site, uint64_t tag) {
     EncodeMov(code, site, tag);
     return;
   }
-  StoreSiteField(code, site, tag, kOrder);
+  StoreSiteField(code, site, Data64::Encode(tag), kOrder);
 }
 
 uint64_t ReadTarget(const uint8_t* code, uint64_t, const Site& site) {
   if (site.form == SiteForm::kPpc64Mov) {
-    const uint64_t value = DecodeMov(code, site);
-    return site.variant == kValue32 ? static_cast<uint32_t>(value) : value;
+    if (site.variant != kValue32) return DecodeMov(code, site);
+    const MovWords m = LoadMov(code, site);
+    return Mov::DecodeValue32(m.w[0], m.w[1], m.w[3], m.w[4]);
   }
-  return LoadSiteField(code, site, kOrder);
+  return Data64::Decode(LoadSiteField(code, site, kOrder));
 }
 
 bool WriteTarget(uint8_t* code, uint64_t, const Site& site, uint64_t target) {
@@ -229,7 +233,7 @@ bool WriteTarget(uint8_t* code, uint64_t, const Site& site, uint64_t target) {
     EncodeMov(code, site, target);
     return true;
   }
-  StoreSiteField(code, site, target, kOrder);
+  StoreSiteField(code, site, Data64::Encode(target), kOrder);
   return true;
 }
 
@@ -270,8 +274,7 @@ bool WriteLazySlot(uint8_t* slot, uint64_t, uint32_t function_index,
 std::optional<uint64_t> ReadNearSlot(const uint8_t* slot,
                                      uint64_t slot_address) {
   const uint32_t insn = LoadWord(slot);
-  // A near slot is `b` without AA and LK.
-  if ((insn & 0xfc000003) != Branch::kB) return std::nullopt;
+  if (!Branch::IsNearSlotBranch(insn)) return std::nullopt;
   return Branch::Decode(insn, slot_address);
 }
 

@@ -29,6 +29,7 @@ namespace {
 
 using Pair = S390xIihfIilf<NativeDomain>;
 using Relative = S390xRelative32<NativeDomain>;
+using Data64 = S390xData64<NativeDomain>;
 constexpr ByteOrder kOrder = ByteOrder::kBig;
 
 // Site::variant of kS390xIihfIilf.
@@ -134,7 +135,7 @@ void EncodePair(uint8_t* code, const Site& site, uint32_t high, uint32_t low) {
 }
 
 bool TagFits(const Site& site, uint64_t tag) {
-  if (site.form == SiteForm::kS390xIihfIilf) return tag <= 0xffffffff;
+  if (site.form == SiteForm::kS390xIihfIilf) return Pair::TagInRange(tag);
   return true;
 }
 
@@ -144,24 +145,25 @@ uint64_t ReadTag(const uint8_t* code, const Site& site) {
     return Pair::DecodeTag(Load32(at + Pair::kHighOffset),
                            Load32(at + Pair::kLowOffset));
   }
-  return LoadSiteField(code, site, kOrder);
+  return Data64::Decode(LoadSiteField(code, site, kOrder));
 }
 
 void WriteTag(uint8_t* code, const Site& site, uint64_t tag) {
   if (site.form == SiteForm::kS390xIihfIilf) {
-    const auto t = static_cast<uint32_t>(tag);
-    EncodePair(code, site, Pair::EncodeTagHigh(t), Pair::EncodeTagLow(t));
+    EncodePair(code, site, Pair::EncodeTagHigh(tag), Pair::EncodeTagLow(tag));
     return;
   }
-  StoreSiteField(code, site, tag, kOrder);
+  StoreSiteField(code, site, Data64::Encode(tag), kOrder);
 }
 
 uint64_t ReadTarget(const uint8_t* code, uint64_t, const Site& site) {
   if (site.form == SiteForm::kS390xIihfIilf) {
-    const uint64_t value = DecodePair(code, site);
-    return site.variant == kValue32 ? static_cast<uint32_t>(value) : value;
+    if (site.variant != kValue32) return DecodePair(code, site);
+    const uint8_t* at = code + site.field_offset;
+    return Pair::DecodeValue32(Load32(at + Pair::kHighOffset),
+                               Load32(at + Pair::kLowOffset));
   }
-  return LoadSiteField(code, site, kOrder);
+  return Data64::Decode(LoadSiteField(code, site, kOrder));
 }
 
 bool WriteTarget(uint8_t* code, uint64_t, const Site& site, uint64_t target) {
@@ -170,7 +172,7 @@ bool WriteTarget(uint8_t* code, uint64_t, const Site& site, uint64_t target) {
     EncodePair(code, site, Pair::EncodeHigh(target), Pair::EncodeLow(target));
     return true;
   }
-  StoreSiteField(code, site, target, kOrder);
+  StoreSiteField(code, site, Data64::Encode(target), kOrder);
   return true;
 }
 

@@ -42,7 +42,9 @@ namespace wasmcache::reference {
 //           code-pointer handles) value > 0xffffffff
 //   Decode: value = imm0 << 48 | imm1 << 32 | imm3 << 16 | imm4
 //   Tag:    Fixup with value = zext(tag) (canonical: words 0 and 1 hold 0);
-//           read back as Trunc32(Decode) (V8 ignores bits 63:32)
+//           error unless the tag fits uint32; read back as Trunc32(Decode)
+//           (V8 ignores bits 63:32). INTERNAL_REFERENCE_ENCODED excepted:
+//           its tag is the whole 64-bit offset, written and read as a value.
 template <class D>
 struct Ppc64Mov {
   using U32 = typename D::U32;
@@ -84,10 +86,22 @@ struct Ppc64Mov {
   static typename D::Bool FitsValue32(U64 value) {
     return FitsUnsigned<D>(value, 32);
   }
+  // Tags of the address and 32-bit-constant sites are 32-bit.
+  static typename D::Bool TagInRange(U64 tag) {
+    return FitsUnsigned<D>(tag, 32);
+  }
   // Word `word` (0, 1, 3 or 4) with its imm16 replaced by the value's bits.
   static U32 EncodeWord(U32 insn, int word, U64 value) {
     return InsertField<D>(insn, kImmMask,
                           D::Trunc32(D::LShr(value, Shift(word))));
+  }
+  // The five words `w` of a sequence take the value (or zero-extended tag)
+  // in words 0, 1, 3 and 4; word 2 (sldi) has no field.
+  static void Encode(U32* w, U64 value) {
+    w[0] = EncodeWord(w[0], 0, value);
+    w[1] = EncodeWord(w[1], 1, value);
+    w[3] = EncodeWord(w[3], 3, value);
+    w[4] = EncodeWord(w[4], 4, value);
   }
   static U64 Decode(U32 w0, U32 w1, U32 w3, U32 w4) {
     auto field = [](U32 w, int shift) {
@@ -98,6 +112,11 @@ struct Ppc64Mov {
   }
   static U32 DecodeTag(U32 w0, U32 w1, U32 w3, U32 w4) {
     return D::Trunc32(Decode(w0, w1, w3, w4));
+  }
+  // A 32-bit constant reads back as the low 32 bits, as V8's
+  // uint32_constant_at does.
+  static U64 DecodeValue32(U32 w0, U32 w1, U32 w3, U32 w4) {
+    return D::ZExt64(DecodeTag(w0, w1, w3, w4));
   }
 };
 
@@ -147,6 +166,18 @@ struct Ppc64PoolLoad {
   }
 };
 
+// 8-byte absolute value (INTERNAL_REFERENCE at the site, or a pool slot),
+// little-endian; value and tag alike.
+//   Fixup:  8 bytes <- value
+//   Errors: none
+template <class D>
+struct Ppc64Data64 {
+  using U64 = typename D::U64;
+  static constexpr int kFieldSize = 8;
+  static U64 Encode(U64 value) { return value; }
+  static U64 Decode(U64 field) { return field; }
+};
+
 // b / bl (I-form, opcode 18): LI in bits 25:2, AA bit 1, LK bit 0.
 //   Fixup:  LI <- (target - site) >> 2
 //   Errors: (target - site) % 4 != 0, or target - site does not fit int26
@@ -161,6 +192,10 @@ struct Ppc64Branch26 {
   // `b` without AA (relative); LK may be set.
   static typename D::Bool IsRelativeBranch(U32 insn) {
     return D::Eq(D::And(insn, D::C32(0xfc000002)), D::C32(kB));
+  }
+  // A jump-table near slot: `b` without AA and LK.
+  static typename D::Bool IsNearSlotBranch(U32 insn) {
+    return D::Eq(D::And(insn, D::C32(0xfc000003)), D::C32(kB));
   }
   static typename D::Bool InRange(U64 site, U64 target) {
     const U64 delta = D::Sub(target, site);

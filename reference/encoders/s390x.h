@@ -41,7 +41,8 @@ namespace wasmcache::reference {
 //   Errors: none for addresses; for 32-bit constants (sig ids, code-pointer
 //           handles) value > 0xffffffff
 //   Decode: value = high << 32 | low
-//   Tag:    high <- 0, low <- tag (canonical); read back as low
+//   Tag:    Fixup with value = zext(tag), so high <- 0 and low <- tag
+//           (canonical); error unless the tag fits uint32; read back as low
 template <class D>
 struct S390xIihfIilf {
   using U32 = typename D::U32;
@@ -61,14 +62,34 @@ struct S390xIihfIilf {
   static typename D::Bool FitsValue32(U64 value) {
     return FitsUnsigned<D>(value, 32);
   }
+  static typename D::Bool TagInRange(U64 tag) {
+    return FitsUnsigned<D>(tag, 32);
+  }
   static U32 EncodeHigh(U64 value) { return D::Trunc32(D::LShr(value, 32)); }
   static U32 EncodeLow(U64 value) { return D::Trunc32(value); }
   static U64 Decode(U32 high, U32 low) {
     return D::Or(D::Shl(D::ZExt64(high), 32), D::ZExt64(low));
   }
-  static U32 EncodeTagHigh(U32) { return D::C32(0); }
-  static U32 EncodeTagLow(U32 tag) { return tag; }
+  // A 32-bit constant reads back as the low 32 bits, as V8's
+  // uint32_constant_at does.
+  static U64 DecodeValue32(U32, U32 low) { return D::ZExt64(low); }
+  // A tag is written as if it were an address (V8's generic path): an
+  // admitted tag leaves iihf 0.
+  static U32 EncodeTagHigh(U64 tag) { return EncodeHigh(tag); }
+  static U32 EncodeTagLow(U64 tag) { return EncodeLow(tag); }
   static U32 DecodeTag(U32, U32 low) { return low; }
+};
+
+// 8-byte absolute value at the site (INTERNAL_REFERENCE), big-endian;
+// value and tag alike.
+//   Fixup:  8 bytes <- value
+//   Errors: none
+template <class D>
+struct S390xData64 {
+  using U64 = typename D::U64;
+  static constexpr int kFieldSize = 8;
+  static U64 Encode(U64 value) { return value; }
+  static U64 Decode(U64 field) { return field; }
 };
 
 // brcl m, imm32 (C0 m|4) and brasl r1, imm32 (C0 r1|5): pc-relative, the
