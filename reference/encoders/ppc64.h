@@ -26,6 +26,7 @@
 #define WASMCACHE_REFERENCE_ENCODERS_PPC64_H_
 
 #include <cstdint>
+#include <initializer_list>
 
 #include "spec/word_domain.h"
 
