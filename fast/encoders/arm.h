@@ -19,6 +19,11 @@
 //   word(value)   = value mod 2^32, in range when value < 2^32
 //   decode(word)  = zext(word)
 //
+// and builds a load's offset for a given slot (the jump-table words):
+//
+//   delta         = slot - (site + read_ahead), in reach when |delta| fits
+//                   the magnitude; sign bit = delta >= 0, magnitude = |delta|
+//
 // The slot is computed in 64 bits: a word before the code start wraps high.
 
 #ifndef WASMCACHE_FAST_ENCODERS_ARM_H_
@@ -59,19 +64,6 @@ inline constexpr ArmLoadRow kArmLdrLiteral = {
     .slot_align_log2 = 2,
 };
 
-// The load with condition AL, destination `rd` and byte offset `offset`
-// (|offset| < 4096): the words of the jump-table slots are such loads.
-constexpr uint32_t ArmLdrLiteralWord(uint32_t rd, int32_t offset) {
-  const ArmLoadRow& r = kArmLdrLiteral;
-  const uint32_t magnitude =
-      static_cast<uint32_t>(offset < 0 ? -offset : offset);
-  return 0xe0000000u | r.class_match |
-         (offset < 0 ? 0u : uint32_t{1} << r.sign_bit) | (rd << 12) |
-         (magnitude << r.magnitude_lsb);
-}
-inline constexpr uint32_t kArmRegPc = 15;
-inline constexpr uint32_t kArmRegR4 = 4;
-
 template <class D>
 struct ArmLoad {
   using U32 = typename D::U32;
@@ -100,6 +92,33 @@ struct ArmLoad {
     return LowBitsZero<D>(slot, row.slot_align_log2);
   }
 
+  // The other way, for building loads: the load at `site` can read the
+  // word at `slot` when |slot - (site + read_ahead)| fits the magnitude
+  // field; WithSlot writes that offset's sign and magnitude into `insn`
+  // (meaningful when in reach). Constant-evaluable: the jump-table words
+  // are built with it.
+  static constexpr U64 Delta(const ArmLoadRow& row, U64 site, U64 slot) {
+    return D::Sub(slot, D::Add(site, D::C64(row.read_ahead)));
+  }
+  static constexpr Bool SlotInReach(const ArmLoadRow& row, U64 site,
+                                    U64 slot) {
+    const uint64_t max = (uint64_t{1} << row.magnitude_bits) - 1;
+    return D::Ult(D::Add(Delta(row, site, slot), D::C64(max)),
+                  D::C64(2 * max + 1));
+  }
+  static constexpr U32 WithSlot(const ArmLoadRow& row, U32 insn, U64 site,
+                                U64 slot) {
+    const U64 delta = Delta(row, site, slot);
+    const Bool add = D::Eq(D::LShr(delta, 63), D::C64(0));
+    const U64 magnitude = D::Select(add, delta, D::Sub(D::C64(0), delta));
+    const uint32_t sign = uint32_t{1} << row.sign_bit;
+    const uint32_t mask =
+        sign | ((uint32_t{1} << row.magnitude_bits) - 1) << row.magnitude_lsb;
+    const U32 field = D::Or(D::Select(add, D::C32(sign), D::C32(0)),
+                            D::Shl(D::Trunc32(magnitude), row.magnitude_lsb));
+    return D::Or(D::And(insn, D::C32(~mask)), D::And(field, D::C32(mask)));
+  }
+
   // The word loaded holds an unsigned value (an absolute address, a 32-bit
   // id, or a tag) of its full width; so do the data words of the jump-table
   // slots, which the same loads read.
@@ -109,6 +128,17 @@ struct ArmLoad {
   static U32 WordOf(U64 value) { return D::Trunc32(value); }
   static U64 ValueOf(U32 word) { return D::ZExt64(word); }
 };
+
+// The load with condition AL, destination `rd` and byte offset `offset`
+// (|offset| < 4096): the words of the jump-table slots are such loads.
+constexpr uint32_t ArmLdrLiteralWord(uint32_t rd, int32_t offset) {
+  const ArmLoadRow& r = kArmLdrLiteral;
+  const uint32_t load = 0xe0000000u | r.class_match | (rd << 12);
+  return ArmLoad<NativeDomain>::WithSlot(
+      r, load, 0, static_cast<uint64_t>(int64_t{r.read_ahead} + offset));
+}
+inline constexpr uint32_t kArmRegPc = 15;
+inline constexpr uint32_t kArmRegR4 = 4;
 
 }  // namespace wasmcache::fast
 

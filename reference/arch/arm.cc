@@ -102,14 +102,15 @@ absl::StatusOr<Site> Locate(absl::Span<const uint8_t> code,
 }
 
 // A pool word holds any 32-bit tag.
-bool TagFits(const Site&, uint64_t tag) { return tag <= 0xffffffff; }
+bool TagFits(const Site&, uint64_t tag) { return ArmWord::TagInRange(tag); }
 
 uint64_t ReadTag(const uint8_t* code, const Site& site) {
-  return LoadSiteField(code, site, kOrder);
+  return ArmWord::DecodeTag(
+      static_cast<uint32_t>(LoadSiteField(code, site, kOrder)));
 }
 
 void WriteTag(uint8_t* code, const Site& site, uint64_t tag) {
-  StoreSiteField(code, site, tag, kOrder);
+  StoreSiteField(code, site, ArmWord::EncodeTag(tag), kOrder);
 }
 
 uint64_t ReadTarget(const uint8_t* code, uint64_t, const Site& site) {

@@ -25,6 +25,8 @@ namespace {
 
 using Arm64Branch = Arm64BranchImm26<NativeDomain>;
 using Arm64Ldr = Arm64LdrLiteral<NativeDomain>;
+using Arm64Data = Arm64Absolute64<NativeDomain>;
+using Arm64Word = Arm64Absolute32<NativeDomain>;
 constexpr ByteOrder kOrder = ByteOrder::kLittle;
 
 constexpr uint32_t kB = 0x14000000;
@@ -102,42 +104,56 @@ absl::StatusOr<Site> Locate(absl::Span<const uint8_t> code,
 bool TagFits(const Site& site, uint64_t tag) {
   switch (site.form) {
     case SiteForm::kArm64Branch:
-      return tag <= 0xffffffff &&
-             Arm64Branch::TagInRange(static_cast<uint32_t>(tag));
+      return Arm64Branch::TagInRange(tag);
     case SiteForm::kImm32:
-      return tag <= 0xffffffff;
+      return Arm64Word::TagInRange(tag);
     default:
-      return true;
+      return Arm64Data::TagInRange(tag);
   }
 }
 
 uint64_t ReadTag(const uint8_t* code, const Site& site) {
   const uint64_t field = LoadSiteField(code, site, kOrder);
-  if (site.form == SiteForm::kArm64Branch) {
-    return Arm64Branch::DecodeTag(static_cast<uint32_t>(field));
+  switch (site.form) {
+    case SiteForm::kArm64Branch:
+      return Arm64Branch::DecodeTag(static_cast<uint32_t>(field));
+    case SiteForm::kImm32:
+      return Arm64Word::DecodeTag(static_cast<uint32_t>(field));
+    default:
+      return Arm64Data::DecodeTag(field);
   }
-  return field;
 }
 
 void WriteTag(uint8_t* code, const Site& site, uint64_t tag) {
-  if (site.form == SiteForm::kArm64Branch) {
-    const auto insn = static_cast<uint32_t>(LoadSiteField(code, site, kOrder));
-    StoreSiteField(code, site,
-                   Arm64Branch::EncodeTag(insn, static_cast<uint32_t>(tag)),
-                   kOrder);
-    return;
+  switch (site.form) {
+    case SiteForm::kArm64Branch: {
+      const auto insn =
+          static_cast<uint32_t>(LoadSiteField(code, site, kOrder));
+      StoreSiteField(code, site,
+                     Arm64Branch::EncodeTag(insn, static_cast<uint32_t>(tag)),
+                     kOrder);
+      return;
+    }
+    case SiteForm::kImm32:
+      StoreSiteField(code, site, Arm64Word::EncodeTag(tag), kOrder);
+      return;
+    default:
+      StoreSiteField(code, site, Arm64Data::EncodeTag(tag), kOrder);
   }
-  StoreSiteField(code, site, tag, kOrder);
 }
 
 uint64_t ReadTarget(const uint8_t* code, uint64_t code_address,
                     const Site& site) {
   const uint64_t field = LoadSiteField(code, site, kOrder);
-  if (site.form == SiteForm::kArm64Branch) {
-    return Arm64Branch::Decode(static_cast<uint32_t>(field),
-                               code_address + site.field_offset);
+  switch (site.form) {
+    case SiteForm::kArm64Branch:
+      return Arm64Branch::Decode(static_cast<uint32_t>(field),
+                                 code_address + site.field_offset);
+    case SiteForm::kImm32:
+      return Arm64Word::Decode(static_cast<uint32_t>(field));
+    default:
+      return Arm64Data::Decode(field);
   }
-  return field;
 }
 
 bool WriteTarget(uint8_t* code, uint64_t code_address, const Site& site,
@@ -153,11 +169,11 @@ bool WriteTarget(uint8_t* code, uint64_t code_address, const Site& site,
       return true;
     }
     case SiteForm::kImm32:
-      if (target > 0xffffffff) return false;
-      StoreSiteField(code, site, target, kOrder);
+      if (!Arm64Word::InRange(target)) return false;
+      StoreSiteField(code, site, Arm64Word::Encode(target), kOrder);
       return true;
     default:
-      StoreSiteField(code, site, target, kOrder);
+      StoreSiteField(code, site, Arm64Data::Encode(target), kOrder);
       return true;
   }
 }
@@ -176,7 +192,7 @@ void WriteFarSlot(uint8_t* slot, uint64_t, uint64_t target) {
   StoreLe32(prefix + 4, kBrX16);
   if (std::memcmp(slot, prefix, 8) != 0) std::memcpy(slot, prefix, 8);
   uint8_t bytes[8];
-  StoreUnaligned(bytes, target, 8, kOrder);
+  StoreUnaligned(bytes, Arm64Data::Encode(target), 8, kOrder);
   StoreSlotWord(slot + 8, bytes, 8);
 }
 
@@ -202,7 +218,7 @@ std::optional<uint64_t> ReadFarSlot(const uint8_t* slot, uint64_t) {
   if (LoadLe32(slot) != kLdrX16Literal8 || LoadLe32(slot + 4) != kBrX16) {
     return std::nullopt;
   }
-  return LoadUnaligned(slot + 8, 8, kOrder);
+  return Arm64Data::Decode(LoadUnaligned(slot + 8, 8, kOrder));
 }
 
 }  // namespace

@@ -73,14 +73,22 @@ absl::StatusOr<Site> Locate(absl::Span<const uint8_t> code,
 }
 
 // Every ia32 field holds a whole 32-bit tag.
-bool TagFits(const Site&, uint64_t tag) { return tag <= 0xffffffff; }
+bool TagFits(const Site& site, uint64_t tag) {
+  return site.form == SiteForm::kX64Rel32 ? Ia32Call::TagInRange(tag)
+                                          : Ia32Word::TagInRange(tag);
+}
 
 uint64_t ReadTag(const uint8_t* code, const Site& site) {
-  return LoadSiteField(code, site, kOrder);
+  const auto field = static_cast<uint32_t>(LoadSiteField(code, site, kOrder));
+  return site.form == SiteForm::kX64Rel32 ? Ia32Call::DecodeTag(field)
+                                          : Ia32Word::DecodeTag(field);
 }
 
 void WriteTag(uint8_t* code, const Site& site, uint64_t tag) {
-  StoreSiteField(code, site, tag, kOrder);
+  StoreSiteField(code, site,
+                 site.form == SiteForm::kX64Rel32 ? Ia32Call::EncodeTag(tag)
+                                                  : Ia32Word::EncodeTag(tag),
+                 kOrder);
 }
 
 uint64_t ReadTarget(const uint8_t* code, uint64_t code_address,

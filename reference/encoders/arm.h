@@ -27,6 +27,7 @@
 
 #include <cstdint>
 
+#include "reference/encoders/absolute32.h"
 #include "spec/word_domain.h"
 
 namespace wasmcache::reference {
@@ -88,23 +89,12 @@ struct ArmLdrPcImm12 {
 };
 
 // A 4-byte word holding an absolute address or a 32-bit value: a constant
-// pool word, or the data words of the jump-table slots.
-//   Fixup:  word <- value : uint32
-//   Errors: value >= 2^32
-//   Decode: value = zext(word)
-//   Tag:    word <- tag (any uint32)
+// pool word, or the data words of the jump-table slots
+// (reference/encoders/absolute32.h has the fixup expressions). A tag: V8's
+// generic path stores it as if it were an address and reads it back as a
+// 32-bit value.
 template <class D>
-struct ArmWord32 {
-  using U32 = typename D::U32;
-  using U64 = typename D::U64;
-  static constexpr int kFieldSize = 4;
-
-  static typename D::Bool InRange(U64 value) {
-    return FitsUnsigned<D>(value, 32);
-  }
-  static U32 Encode(U64 value) { return D::Trunc32(value); }
-  static U64 Decode(U32 word) { return D::ZExt64(word); }
-};
+using ArmWord32 = Absolute32<D>;
 
 }  // namespace wasmcache::reference
 

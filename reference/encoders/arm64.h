@@ -10,7 +10,9 @@
 // |                    | WASM_CANONICAL_SIG_ID and      | site + imm19 * 4   |
 // |                    | WASM_CODE_POINTER_TABLE_ENTRY  | (8 bytes for x,    |
 // |                    | (ldr w); WASM_CALL via ldr x   |  4 bytes for w)    |
-// | Arm64Absolute64    | INTERNAL_REFERENCE             | 8 bytes at site    |
+// | Arm64Absolute64    | INTERNAL_REFERENCE; the slot   | 8 bytes at site    |
+// |                    | of an ldr x                    |                    |
+// | Arm64Absolute32    | the slot of an ldr w           | 4 bytes at site    |
 //
 // On disk a branch's imm26 holds the tag (function index or builtin id),
 // written by V8 with checked_truncate_to_int26, so a tag must fit int26;
@@ -21,6 +23,7 @@
 
 #include <cstdint>
 
+#include "reference/encoders/absolute32.h"
 #include "spec/word_domain.h"
 
 namespace wasmcache::reference {
@@ -29,7 +32,8 @@ namespace wasmcache::reference {
 //   Fixup:  imm26 <- (target - site) >> 2 : int26
 //   Errors: (target - site) % 4 != 0, or target - site does not fit int28
 //   Decode: target = site + sext(imm26) * 4
-//   Tag:    imm26 <- tag : int26 (error unless the tag fits int26)
+//   Tag:    imm26 <- tag : int26 (error unless the tag is a uint32 that,
+//           read as an int32, fits int26)
 template <class D>
 struct Arm64BranchImm26 {
   using U32 = typename D::U32;
@@ -53,8 +57,10 @@ struct Arm64BranchImm26 {
     const U64 imm26 = D::ZExt64(D::And(insn, D::C32(kFieldMask)));
     return D::Add(site, D::Shl(SignExtendLow<D>(imm26, 26), 2));
   }
-  static typename D::Bool TagInRange(U32 tag) {
-    return FitsSigned<D>(D::SExt64(tag), 26);
+  // Tags are 32-bit; V8 truncates the int32 to int26 with a check.
+  static typename D::Bool TagInRange(U64 tag) {
+    return D::BoolAnd(FitsUnsigned<D>(tag, 32),
+                      FitsSigned<D>(D::SExt64(D::Trunc32(tag)), 26));
   }
   static U32 EncodeTag(U32 insn, U32 tag) {
     return InsertField<D>(insn, kFieldMask, tag);
@@ -67,10 +73,9 @@ struct Arm64BranchImm26 {
 };
 
 // ldr xN / wN, literal: imm19 in bits 23:5; the slot is at site + imm19 * 4.
-// The instruction itself is never patched; its slot is.
+// The instruction itself is never patched; its slot is (Arm64Absolute64
+// for ldr x, Arm64Absolute32 for ldr w).
 //   Slot:   slot = site + sext(imm19) * 4
-//   Fixup (slot, ldr x): 8 bytes <- value          (errors: none)
-//   Fixup (slot, ldr w): 4 bytes <- value : uint32 (errors: none)
 template <class D>
 struct Arm64LdrLiteral {
   using U32 = typename D::U32;
@@ -92,16 +97,26 @@ struct Arm64LdrLiteral {
   }
 };
 
-// 8-byte absolute value at the site.
+// 8-byte absolute value at the site: an internal reference, the pool slot
+// of an ldr x literal, a far jump slot's target.
 //   Fixup:  8 bytes <- value
 //   Errors: none
+//   Tag:    8 bytes <- tag (any 64-bit tag)
 template <class D>
 struct Arm64Absolute64 {
   using U64 = typename D::U64;
   static constexpr int kFieldSize = 8;
   static U64 Encode(U64 value) { return value; }
   static U64 Decode(U64 field) { return field; }
+  static typename D::Bool TagInRange(U64) { return D::True(); }
+  static U64 EncodeTag(U64 tag) { return tag; }
+  static U64 DecodeTag(U64 field) { return field; }
 };
+
+// 4-byte value at the site: the pool slot of an ldr w literal, a 32-bit id
+// (reference/encoders/absolute32.h has the fixup expressions).
+template <class D>
+using Arm64Absolute32 = Absolute32<D>;
 
 }  // namespace wasmcache::reference
 

@@ -26,6 +26,7 @@
 
 #include <cstdint>
 
+#include "reference/encoders/absolute32.h"
 #include "spec/word_domain.h"
 
 namespace wasmcache::reference {
@@ -35,7 +36,7 @@ namespace wasmcache::reference {
 //   Fixup:  rel32 <- (target - (site + 4)) mod 2^32
 //   Errors: site >= 2^32 or target >= 2^32 (not a 32-bit address)
 //   Decode: target = (site + 4 + rel32) mod 2^32
-//   Tag:    rel32 <- tag (any uint32), read back raw
+//   Tag:    rel32 <- tag, read back raw (error unless the tag fits uint32)
 template <class D>
 struct Ia32Rel32 {
   using U32 = typename D::U32;
@@ -56,27 +57,18 @@ struct Ia32Rel32 {
     return D::ZExt64(
         D::Add(D::Add(D::Trunc32(site), D::C32(kFieldSize)), rel32));
   }
-  static U32 EncodeTag(U32 tag) { return tag; }
-  static U32 DecodeTag(U32 rel32) { return rel32; }
-};
-
-// 4-byte absolute value or 32-bit id at the site.
-//   Fixup:  field <- value : uint32
-//   Errors: value >= 2^32
-//   Decode: value = zext(field)
-//   Tag:    field <- tag (any uint32)
-template <class D>
-struct Ia32Abs32 {
-  using U32 = typename D::U32;
-  using U64 = typename D::U64;
-  static constexpr int kFieldSize = 4;
-
-  static typename D::Bool InRange(U64 value) {
-    return FitsUnsigned<D>(value, 32);
+  // Tag: the rel32 holds the tag itself, not a displacement.
+  static typename D::Bool TagInRange(U64 tag) {
+    return FitsUnsigned<D>(tag, 32);
   }
-  static U32 Encode(U64 value) { return D::Trunc32(value); }
-  static U64 Decode(U32 field) { return D::ZExt64(field); }
+  static U32 EncodeTag(U64 tag) { return D::Trunc32(tag); }
+  static U64 DecodeTag(U32 rel32) { return D::ZExt64(rel32); }
 };
+
+// 4-byte absolute value or 32-bit id at the site (reference/encoders/
+// absolute32.h has the fixup expressions).
+template <class D>
+using Ia32Abs32 = Absolute32<D>;
 
 }  // namespace wasmcache::reference
 
