@@ -60,6 +60,14 @@ struct Form {
   std::function<Bool(const U64& site)> site_ok;
   FormImpl<D> reference;
   FormImpl<D> fast;
+  // The fast implementation's own test for the form's words, when it has
+  // one apart from `shape` (the reference's): fast=reference then also
+  // proves that both recognise exactly the same words.
+  std::function<Bool(const Words<D>& words)> fast_shape;
+  // A form the library only reads (for example the address of the pool
+  // slot a load names): no range check and no encoder, so only
+  // fast=reference applies, on decode (and the shapes).
+  bool decode_only = false;
 };
 
 // Shape and site constraints that hold for every form.

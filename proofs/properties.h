@@ -18,6 +18,8 @@
 //                       => accept_f(s, v) = accept_r(s, v),
 //                          encode_f(w, s, v) = encode_r(w, s, v),
 //                          decode_f(w, s) = decode_r(w, s)
+//                     (decode-only forms: decode alone; forms with a fast
+//                     shape test: also shape_f(w) = shape(w) for every w)
 //   jump-table-reach  a site anywhere in a code space of the target's
 //                     maximum size, a slot of that space's table
 //                       => accept(site, slot address)
@@ -131,13 +133,22 @@ Obligation<D> FormObligation(const Form<D>& f, Property p, Impl impl,
     case Property::kFastEqualsReference: {
       const FormImpl<D>& r = f.reference;
       const FormImpl<D>& q = f.fast;
-      const typename D::Bool accept =
-          Iff<D>(q.accept(x.site, x.value), r.accept(x.site, x.value));
-      const typename D::Bool encode = WordsEqual<D>(
-          q.encode(w, x.site, x.value), r.encode(w, x.site, x.value));
-      const typename D::Bool decode =
+      typename D::Bool same =
           D::Eq(q.decode(w, x.site), r.decode(w, x.site));
-      return {pre, D::BoolAnd(accept, D::BoolAnd(encode, decode))};
+      if (!f.decode_only) {
+        const typename D::Bool accept =
+            Iff<D>(q.accept(x.site, x.value), r.accept(x.site, x.value));
+        const typename D::Bool encode = WordsEqual<D>(
+            q.encode(w, x.site, x.value), r.encode(w, x.site, x.value));
+        same = D::BoolAnd(same, D::BoolAnd(accept, encode));
+      }
+      if (!f.fast_shape) return {pre, same};
+      // Over every word: the same words are instances, and on those the
+      // results agree.
+      const typename D::Bool shape = f.shape(w);
+      return {f.site_ok(x.site),
+              D::BoolAnd(Iff<D>(f.fast_shape(w), shape),
+                         D::BoolOr(D::Not(shape), same))};
     }
     default:
       return {D::True(), D::True()};

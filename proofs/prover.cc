@@ -275,7 +275,9 @@ std::vector<ObligationSpec> AllObligations(const std::vector<Arch>& archs) {
         FormsOf<NativeDomain>(arch));
     for (size_t i = 0; i < z3_forms->size(); ++i) {
       const std::string form = (*z3_forms)[i].name;
+      const bool decode_only = (*z3_forms)[i].decode_only;
       for (Property p : kFormProperties) {
+        if (decode_only && p != Property::kFastEqualsReference) continue;
         for (Impl impl : {Impl::kReference, Impl::kFast}) {
           if (p == Property::kFastEqualsReference && impl == Impl::kFast) {
             continue;

@@ -8,9 +8,14 @@
 //                reference at pc, a far jump slot's target: two words, low
 //                first, every bit a field bit
 //
-// The ldr literal that names a pool slot is decoded (slot = pc + imm19 * 4)
-// but never encoded by either implementation, so it has no range check,
-// encoder or round trip to prove; it is not a form here.
+//   ldr-x.slot, ldr-w.slot
+//                the ldr literal that names a pool slot (slot = pc +
+//                imm19 * 4): read, never written, by both implementations,
+//                so decode-only: fast=reference on the slot address and on
+//                which words are such loads
+//
+// branch26 also proves that fast's (mask, match) pattern recognises exactly
+// the reference's b/bl words.
 
 #ifndef WASMCACHE_PROOFS_FORMS_ARM64_H_
 #define WASMCACHE_PROOFS_FORMS_ARM64_H_
@@ -62,6 +67,9 @@ std::vector<Form<D>> Arm64Forms() {
 
   Form<D>* f = branch_form(
       "branch26", "WASM_CALL, WASM_STUB_CALL, near and lazy slots: b/bl imm26");
+  f->fast_shape = [](const W& w) {
+    return Fast::Matches(fast::kArm64BranchPattern, w[0]);
+  };
   f->reference = {
       [](const U64& site, const U64& v) { return Branch::InRange(site, v); },
       [](const W& w, const U64& site, const U64& v) {
@@ -174,6 +182,29 @@ std::vector<Form<D>> Arm64Forms() {
       [](const W& w, const U64&) {
         return Fast::DecodeTag(data64, JoinU64<D>(w));
       }};
+  using Ldr = reference::Arm64LdrLiteral<D>;
+  f = add("ldr-x.slot", "ldr x literal: the address of its 8-byte pool slot",
+          1, 0);
+  f->decode_only = true;
+  f->shape = [](const W& w) { return Ldr::IsLdrX(w[0]); };
+  f->fast_shape = [](const W& w) {
+    return Fast::Matches(fast::kArm64LdrXPattern, w[0]);
+  };
+  f->site_ok = SiteIn<D>(64, 2);
+  f->reference.decode = [](const W& w, const U64& site) {
+    return Ldr::SlotAddress(w[0], site);
+  };
+  f->fast.decode = [](const W& w, const U64& site) {
+    return Fast::PcRelative(fast::kArm64LiteralOffset, D::ZExt64(w[0]), site);
+  };
+  Form<D> ldr_w = *f;
+  ldr_w.name = "ldr-w.slot";
+  ldr_w.where = "ldr w literal: the address of its 4-byte pool slot";
+  ldr_w.shape = [](const W& w) { return Ldr::IsLdrW(w[0]); };
+  ldr_w.fast_shape = [](const W& w) {
+    return Fast::Matches(fast::kArm64LdrWPattern, w[0]);
+  };
+  forms.push_back(std::move(ldr_w));
   return forms;
 }
 
