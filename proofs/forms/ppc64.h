@@ -8,11 +8,13 @@
 // side is bound per row of kPpc64Forms, once for addresses and once for
 // tags, so every row the arch code reads is proved.
 //
-// Pool loads (ld rT, d(r28); addis rT, r28, h + ld rT, l(rT)) are not forms
-// here: the library never writes them, it only computes from them where
-// the 8-byte pool slot lies, and the slot is a data64 form. There is no
-// encoder to round-trip; what fits them is agreement of the two
-// implementations' patterns and displacements, which the arch tests check.
+// Pool loads (ld rT, d(r28); addis rT, r28, h + ld rT, l(rT)) are
+// decode-only forms ("pool-ld.offset", "pool-addis-ld.offset"): the library
+// never writes them, it only computes from them where the 8-byte pool slot
+// lies (the slot itself is a data64 form). fast=reference proves that both
+// implementations recognise the same words and compute the same
+// displacement. The mov sequence also proves fast's pattern equal to the
+// reference's IsSequence.
 
 #ifndef WASMCACHE_PROOFS_FORMS_PPC64_H_
 #define WASMCACHE_PROOFS_FORMS_PPC64_H_
@@ -82,6 +84,9 @@ std::vector<Form<D>> Ppc64Forms() {
     f->field_masks = {Mov::kImmMask, Mov::kImmMask, 0, Mov::kImmMask,
                       Mov::kImmMask};
     f->shape = mov_shape;
+    f->fast_shape = [](const W& w) {
+      return Fast::Matches(fast::kPpc64MovPattern, w.data());
+    };
     f->site_ok = SiteIn<D>(64, 2);
     return f;
   };
@@ -170,6 +175,39 @@ std::vector<Form<D>> Ppc64Forms() {
       },
       [](const W& w, const U64& site) { return Branch::Decode(w[0], site); }};
   f->fast = fast_impl(fast::kPpc64BranchLayout, fast::kPpc64BranchReach);
+  using Pool = reference::Ppc64PoolLoad<D>;
+  Form<D>* pool = add("pool-ld.offset",
+                      "ld rT, d(r28): the displacement of its pool slot", 1);
+  pool->decode_only = true;
+  pool->field_masks = {0};
+  pool->shape = [](const W& w) { return Pool::IsRegularLoad(w[0]); };
+  pool->fast_shape = [](const W& w) {
+    return Fast::Matches(fast::kPpc64LdPattern, w.data());
+  };
+  pool->site_ok = SiteIn<D>(64, 2);
+  pool->reference.decode = [](const W& w, const U64&) {
+    return Pool::RegularOffset(w[0]);
+  };
+  pool->fast.decode = [](const W& w, const U64&) {
+    return Fast::Gather(fast::kPpc64LdDisplacement, w.data());
+  };
+  pool = add("pool-addis-ld.offset",
+             "addis rT, r28, h; ld rT, l(rT): the displacement of its pool "
+             "slot",
+             2);
+  pool->decode_only = true;
+  pool->field_masks = {0, 0};
+  pool->shape = [](const W& w) { return Pool::IsOverflowedLoad(w[0], w[1]); };
+  pool->fast_shape = [](const W& w) {
+    return Fast::Matches(fast::kPpc64AddisLdPattern, w.data());
+  };
+  pool->site_ok = SiteIn<D>(64, 2);
+  pool->reference.decode = [](const W& w, const U64&) {
+    return Pool::OverflowedOffset(w[0], w[1]);
+  };
+  pool->fast.decode = [](const W& w, const U64&) {
+    return Fast::Gather(fast::kPpc64AddisLdDisplacement, w.data());
+  };
   return forms;
 }
 
