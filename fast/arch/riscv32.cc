@@ -27,8 +27,11 @@ static_assert(4 * kSlotWords + 4 ==
 static_assert(4 * kSlotWords + 4 ==
               TraitsOf(Arch::kRiscv32).far_jump_table_slot_size);
 
-bool WriteNearSlot(uint8_t* slot, uint64_t, uint64_t target) {
-  if (target > kMax32) return false;
+// The slot's target word is a datum like an internal reference's.
+bool WriteNearSlot(uint8_t* slot, uint64_t slot_address, uint64_t target) {
+  if (!NativeSeq::InRange(kTarget.forms[kDataForm], slot_address, target)) {
+    return false;
+  }
   WriteStubSlot(slot, kSlotPrefix.data(), kSlotWords, 4, kLe, target);
   return true;
 }
@@ -45,10 +48,11 @@ bool ReadSlot(const uint8_t* slot, uint64_t, uint64_t* target) {
 
 bool WriteLazySlot(uint8_t* slot, uint64_t slot_address, uint32_t index,
                    uint64_t target) {
-  if (slot_address > kMax32 - riscv::kLazyJalOffset || target > kMax32) {
-    return false;
-  }
-  return riscv::WriteLazySlot(slot, slot_address, index, target);
+  // The jal (slot + 8) and its target lie below 4 GiB; a slot address that
+  // wraps past 2^64 is no riscv32 address either.
+  if (slot_address + riscv::kLazyJalOffset < slot_address) return false;
+  return riscv::WriteLazySlotWith(riscv::kJal21Rv32, slot, slot_address,
+                                  index, target);
 }
 
 }  // namespace

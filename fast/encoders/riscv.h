@@ -67,8 +67,9 @@ constexpr WordField Lo12(uint8_t word, uint8_t base) {
 }
 
 // auipc rX, hi20; jalr ra, lo12(rX): the byte offset from the auipc.
-// off + 0x800 must fit int32. `address` is the canonical width of sites
-// and targets (riscv32: 32 bits unsigned).
+// `address` is the canonical width of sites and targets. riscv64: off +
+// 0x800 must fit int32. riscv32 (32 bits unsigned): the sum wraps modulo
+// 2^32, so every target is in reach. Tags: any u32.
 constexpr SeqForm AuipcJalr(ValueWidth address) {
   return {.mismatch = "not auipc rX; jalr ra, lo12(rX) (rX != x0)",
           .words = 2,
@@ -81,8 +82,10 @@ constexpr SeqForm AuipcJalr(ValueWidth address) {
           .fields = {{Hi20(0, 0), Lo12(1, 0)}},
           .relative = true,
           .result = address,
-          .reach = SignedReach(-(int64_t{1} << 31) - 0x800,
-                               (int64_t{1} << 31) - 0x801)};
+          .reach = address.bits == 32
+                       ? ValueReach{}
+                       : SignedReach(-(int64_t{1} << 31) - 0x800,
+                                     (int64_t{1} << 31) - 0x801)};
 }
 
 // lui rd, hi20; addi rd, rd, lo12: a u32 (li_constant32; riscv32 li_ptr).
@@ -126,16 +129,21 @@ inline constexpr SeqForm kLiPtr48 = {
     .tag_read_bits = 64};
 
 // jal (lazy slots): imm[20|10:1|11|19:12] in bits 31:12, even offsets in
-// [-2^20, 2^20 - 2].
-inline constexpr SeqForm kJal21 = {
-    .words = 1,
-    .num_fields = 4,
-    .fields = {{{0, 21, 10, 1, false, 0},
-                {0, 20, 1, 11, false, 0},
-                {0, 12, 8, 12, false, 0},
-                {0, 31, 1, 20, true, 0}}},
-    .relative = true,
-    .reach = SignedReach(-(int64_t{1} << 20), (int64_t{1} << 20) - 1, 1)};
+// [-2^20, 2^20 - 2]. `address` as for AuipcJalr.
+constexpr SeqForm Jal21(ValueWidth address) {
+  return {.words = 1,
+          .num_fields = 4,
+          .fields = {{{0, 21, 10, 1, false, 0},
+                      {0, 20, 1, 11, false, 0},
+                      {0, 12, 8, 12, false, 0},
+                      {0, 31, 1, 20, true, 0}}},
+          .relative = true,
+          .result = address,
+          .reach =
+              SignedReach(-(int64_t{1} << 20), (int64_t{1} << 20) - 1, 1)};
+}
+inline constexpr SeqForm kJal21 = Jal21({64, false});
+inline constexpr SeqForm kJal21Rv32 = Jal21({32, false});
 
 // Near slot of riscv64: auipc t6, hi20; jalr zero, lo12(t6). The pair's
 // reach intersected with V8's own is_int32(offset) test.
@@ -173,17 +181,21 @@ constexpr SeqTarget Target(bool rv64) {
       DataForm(rv64 ? 8 : 4, 4), &call);
 }
 
-// Writes a lazy-compile slot (shared by both targets; riscv32 checks its
-// address limits first).
-inline bool WriteLazySlot(uint8_t* slot, uint64_t slot_address,
-                          uint32_t function_index, uint64_t target) {
+// Writes a lazy-compile slot whose jal is the form `jal` (kJal21, or
+// kJal21Rv32 whose jal and target lie below 4 GiB).
+inline bool WriteLazySlotWith(const SeqForm& jal, uint8_t* slot,
+                              uint64_t slot_address, uint32_t function_index,
+                              uint64_t target) {
+  const uint64_t jal_address = slot_address + kLazyJalOffset;
   uint32_t words[3] = {kLazyPrefix[0], kLazyPrefix[1], kJalZero};
-  if (!EncodeInto(kJal21, words + 2, slot_address + kLazyJalOffset, target)) {
-    return false;
-  }
+  if (!EncodeInto(jal, words + 2, jal_address, target)) return false;
   NativeSeq::Scatter(kLuiAddi, words, function_index);
   StoreWords(slot, 3, ByteOrder::kLittle, words);
   return true;
+}
+inline bool WriteLazySlot(uint8_t* slot, uint64_t slot_address,
+                          uint32_t function_index, uint64_t target) {
+  return WriteLazySlotWith(kJal21, slot, slot_address, function_index, target);
 }
 
 }  // namespace riscv

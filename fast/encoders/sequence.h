@@ -25,7 +25,9 @@
 //   Decode(w)   = sum_i ext_i(field_i of w) << value_lsb_i     (mod 2^64)
 //   target      = canon(Decode(w) + (relative ? site : 0))
 //   in range    = canon(target) == target (and the site, when relative)
-//                 and (relative ? target - site : target) is in reach
+//                 and (relative ? target - site : target) is in reach,
+//                 an offset taken modulo 2^bits of the canonical width
+//                 (signed): the address arithmetic wraps there
 //
 // Data forms (a 4- or 8-byte datum at the site) have no words and no
 // fields: the datum is the value.
@@ -110,9 +112,10 @@ struct SeqForm {
   bool relative = false;  // the fields hold target - site
   ValueWidth result{};    // canonical width of targets (and sites)
   ValueReach reach{};     // of the value the fields hold
-  // Tags: a tag fits when it is below 2^tag_bits (and, relative forms, is
-  // in reach read as a signed tag_bits-bit offset); read_tag returns the
-  // low tag_read_bits of the summed fields.
+  // Tags: a tag fits when it is below 2^tag_bits (and, absolute forms, is
+  // in reach; a relative form's fields hold the tag as a tag_bits-bit
+  // offset, whatever its reach); read_tag returns the low tag_read_bits of
+  // the summed fields.
   uint8_t tag_bits = 32;
   uint8_t tag_read_bits = 32;
 
@@ -175,9 +178,11 @@ struct SeqCodec {
     return ok;
   }
 
-  // The value the fields hold for `target` at `site`.
+  // The value the fields hold for `target` at `site`: a relative form's
+  // offset modulo 2^bits of its canonical width, read signed.
   static U64 ValueOf(const SeqForm& form, U64 site, U64 target) {
-    return form.relative ? D::Sub(target, site) : target;
+    if (!form.relative) return target;
+    return Canonical({form.result.bits, true}, D::Sub(target, site));
   }
   static Bool InRange(const SeqForm& form, U64 site, U64 target) {
     Bool ok = D::BoolAnd(IsCanonical(form.result, target),
@@ -191,10 +196,8 @@ struct SeqCodec {
   }
 
   static Bool TagFits(const SeqForm& form, U64 tag) {
-    const U64 as_value =
-        form.relative ? Canonical({form.tag_bits, true}, tag) : tag;
-    return D::BoolAnd(IsCanonical({form.tag_bits, false}, tag),
-                      InReach(form.reach, as_value));
+    const Bool fits = IsCanonical({form.tag_bits, false}, tag);
+    return form.relative ? fits : D::BoolAnd(fits, InReach(form.reach, tag));
   }
   static U64 TagOf(const SeqForm& form, U64 raw) {
     return Canonical({form.tag_read_bits, false}, raw);

@@ -28,6 +28,7 @@ namespace {
 using Li = Loong64Li<NativeDomain>;
 using Lu12iOri = Loong64Lu12iOri<NativeDomain>;
 using Branch = Loong64Branch26<NativeDomain>;
+using Absolute = Loong64Absolute64<NativeDomain>;
 constexpr ByteOrder kOrder = TraitsOf(Arch::kLoong64).byte_order;
 constexpr uint32_t kInstrSize = 4;
 
@@ -146,8 +147,9 @@ absl::StatusOr<Site> Locate(absl::Span<const uint8_t> code,
 bool TagFits(const Site& site, uint64_t tag) {
   switch (site.form) {
     case SiteForm::kLoong64Li:
+      return Li::TagInRange(tag);
     case SiteForm::kLoong64Lu12iOri:
-      return tag <= 0xffffffff;
+      return Lu12iOri::InRange(tag);
     default:
       return true;
   }
@@ -161,7 +163,7 @@ uint64_t ReadValue(const uint8_t* code, const Site& site) {
     case SiteForm::kLoong64Lu12iOri:
       return Lu12iOri::Decode(WordAt(code, site, 0), WordAt(code, site, 1));
     default:
-      return LoadSiteField(code, site, kOrder);
+      return Absolute::Decode(LoadSiteField(code, site, kOrder));
   }
 }
 
@@ -179,16 +181,18 @@ void WriteValue(uint8_t* code, const Site& site, uint64_t value) {
       PutWord(code, site, 1, Lu12iOri::EncodeOri(WordAt(code, site, 1), value));
       return;
     default:
-      StoreSiteField(code, site, value, kOrder);
+      StoreSiteField(code, site, Absolute::Encode(value), kOrder);
       return;
   }
 }
 
 uint64_t ReadTag(const uint8_t* code, const Site& site) {
-  const uint64_t value = ReadValue(code, site);
   // V8 reads an li-held tag back as (uint32_t) target_address().
-  if (site.form == SiteForm::kLoong64Li) return value & 0xffffffff;
-  return value;
+  if (site.form == SiteForm::kLoong64Li) {
+    return Li::DecodeTag(WordAt(code, site, 0), WordAt(code, site, 1),
+                         WordAt(code, site, 2));
+  }
+  return ReadValue(code, site);
 }
 
 void WriteTag(uint8_t* code, const Site& site, uint64_t tag) {

@@ -28,6 +28,7 @@ namespace {
 
 using LiAddress = Mips64LiAddress<NativeDomain>;
 using LuiOri = MipsLuiOri<NativeDomain>;
+using Absolute = Mips64Absolute64<NativeDomain>;
 constexpr ByteOrder kOrder = TraitsOf(Arch::kMips64).byte_order;
 constexpr uint32_t kInstrSize = 4;
 
@@ -150,8 +151,9 @@ absl::StatusOr<Site> Locate(absl::Span<const uint8_t> code,
 bool TagFits(const Site& site, uint64_t tag) {
   switch (site.form) {
     case SiteForm::kMips64LiAddress:
+      return LiAddress::TagInRange(tag);
     case SiteForm::kMipsLuiOri:
-      return tag <= 0xffffffff;
+      return LuiOri::InRange(tag);
     default:
       return true;
   }
@@ -167,7 +169,7 @@ uint64_t ReadValue(const uint8_t* code, const Site& site) {
     case SiteForm::kMipsLuiOri:
       return LuiOri::Decode(WordAt(code, site, 0), WordAt(code, site, 1));
     default:
-      return LoadSiteField(code, site, kOrder);
+      return Absolute::Decode(LoadSiteField(code, site, kOrder));
   }
 }
 
@@ -187,16 +189,18 @@ void WriteValue(uint8_t* code, const Site& site, uint64_t value) {
       PutWord(code, site, 1, LuiOri::EncodeOri(WordAt(code, site, 1), value));
       return;
     default:
-      StoreSiteField(code, site, value, kOrder);
+      StoreSiteField(code, site, Absolute::Encode(value), kOrder);
       return;
   }
 }
 
 uint64_t ReadTag(const uint8_t* code, const Site& site) {
-  const uint64_t value = ReadValue(code, site);
   // V8 reads an li-held tag back as (uint32_t) target_address().
-  if (site.form == SiteForm::kMips64LiAddress) return value & 0xffffffff;
-  return value;
+  if (site.form == SiteForm::kMips64LiAddress) {
+    return LiAddress::DecodeTag(WordAt(code, site, 0), WordAt(code, site, 1),
+                                WordAt(code, site, 3));
+  }
+  return ReadValue(code, site);
 }
 
 void WriteTag(uint8_t* code, const Site& site, uint64_t tag) {

@@ -34,6 +34,7 @@ using Bits = RiscvBits;
 using AuipcJalr = RiscvAuipcJalr<NativeDomain>;
 using LuiAddi = RiscvLuiAddi<NativeDomain>;
 using Jal = RiscvJal<NativeDomain>;
+using Datum = RiscvDatum<NativeDomain, 4>;
 constexpr ByteOrder kOrder = ByteOrder::kLittle;
 
 constexpr uint32_t kRa = 1;
@@ -152,10 +153,14 @@ absl::StatusOr<Site> Locate(absl::Span<const uint8_t> code,
 }
 
 bool TagFits(const Site& site, uint64_t tag) {
-  if (site.form == SiteForm::kRiscvAuipcJalr) {
-    return AuipcJalr::TagInRange(tag);
+  switch (site.form) {
+    case SiteForm::kRiscvAuipcJalr:
+      return AuipcJalr::TagInRange(tag);
+    case SiteForm::kRiscvLuiAddi:
+      return LuiAddi::InRange(tag);
+    default:  // kImm32
+      return Datum::InRange(tag);
   }
-  return tag <= 0xffffffff;  // lui/addi and the 4-byte internal reference
 }
 
 uint64_t ReadTag(const uint8_t* code, const Site& site) {
@@ -166,7 +171,7 @@ uint64_t ReadTag(const uint8_t* code, const Site& site) {
     case SiteForm::kRiscvLuiAddi:
       return LuiAddi::Decode(Word(at), Word(at + 4));
     default:
-      return LoadSiteField(code, site, kOrder);
+      return Datum::Decode(LoadSiteField(code, site, kOrder));
   }
 }
 
@@ -187,7 +192,7 @@ void WriteTag(uint8_t* code, const Site& site, uint64_t tag) {
       WriteLuiAddi(at, t);
       return;
     default:
-      StoreSiteField(code, site, t, kOrder);
+      StoreSiteField(code, site, Datum::Encode(t), kOrder);
   }
 }
 
@@ -216,8 +221,8 @@ bool WriteTarget(uint8_t* code, uint64_t code_address, const Site& site,
       WriteLuiAddi(at, static_cast<uint32_t>(target));
       return true;
     default:  // kImm32
-      if (target > 0xffffffff) return false;
-      StoreSiteField(code, site, target, kOrder);
+      if (!Datum::InRange(target)) return false;
+      StoreSiteField(code, site, Datum::Encode(target), kOrder);
       return true;
   }
 }
@@ -238,7 +243,7 @@ void WriteSlot(uint8_t* slot, uint64_t target) {
 }
 
 bool WriteNearSlot(uint8_t* slot, uint64_t, uint64_t target) {
-  if (target > 0xffffffff) return false;
+  if (!Datum::InRange(target)) return false;
   WriteSlot(slot, target);
   return true;
 }
@@ -252,9 +257,10 @@ void WriteFarSlot(uint8_t* slot, uint64_t, uint64_t target) {
 
 bool WriteLazySlot(uint8_t* slot, uint64_t slot_address,
                    uint32_t function_index, uint64_t target) {
+  // The jal, at slot + 8, and its target lie below 4 GiB (a slot address
+  // that wraps past 2^64 is no riscv32 address either).
   const uint64_t jal_address = slot_address + 8;
-  if (slot_address > 0xffffffff - 8 || target > 0xffffffff ||
-      !Jal::InRange(jal_address, target)) {
+  if (jal_address < slot_address || !Jal::InRange32(jal_address, target)) {
     return false;
   }
   PutWord(slot, LuiAddi::EncodeLui(kLuiT0, function_index));

@@ -38,6 +38,7 @@ using AuipcJalr = RiscvAuipcJalr<NativeDomain>;
 using LuiAddi = RiscvLuiAddi<NativeDomain>;
 using LiPtr = RiscvLiPtr48<NativeDomain>;
 using Jal = RiscvJal<NativeDomain>;
+using Datum = RiscvDatum<NativeDomain, 8>;
 constexpr ByteOrder kOrder = ByteOrder::kLittle;
 
 constexpr uint32_t kRa = 1;
@@ -210,10 +211,11 @@ bool TagFits(const Site& site, uint64_t tag) {
     case SiteForm::kRiscvAuipcJalr:
       return AuipcJalr::TagInRange(tag);
     case SiteForm::kRiscvLiPtr:
+      return LiPtr::TagInRange(tag);
     case SiteForm::kRiscvLuiAddi:
-      return tag <= 0xffffffff;
+      return LuiAddi::InRange(tag);
     default:  // kAbsolute64
-      return true;
+      return Datum::InRange(tag);
   }
 }
 
@@ -228,7 +230,7 @@ uint64_t ReadTag(const uint8_t* code, const Site& site) {
     case SiteForm::kRiscvLuiAddi:
       return LuiAddi::Decode(Word(at), Word(at + 4));
     default:
-      return LoadSiteField(code, site, kOrder);
+      return Datum::Decode(LoadSiteField(code, site, kOrder));
   }
 }
 
@@ -260,7 +262,7 @@ void WriteTag(uint8_t* code, const Site& site, uint64_t tag) {
       WriteLuiAddi(at, static_cast<uint32_t>(tag));
       return;
     default:
-      StoreSiteField(code, site, tag, kOrder);
+      StoreSiteField(code, site, Datum::Encode(tag), kOrder);
   }
 }
 
@@ -293,21 +295,14 @@ bool WriteTarget(uint8_t* code, uint64_t code_address, const Site& site,
       WriteLuiAddi(at, static_cast<uint32_t>(target));
       return true;
     default:
-      StoreSiteField(code, site, target, kOrder);
+      if (!Datum::InRange(target)) return false;
+      StoreSiteField(code, site, Datum::Encode(target), kOrder);
       return true;
   }
 }
 
-// Reach of a near slot: the auipc/jalr pair's exact reach, intersected with
-// V8's own test (is_int32 of the offset, without the rounding).
-bool NearSlotInRange(uint64_t slot_address, uint64_t target) {
-  const uint64_t off = target - slot_address;
-  return AuipcJalr::InRange(slot_address, target) &&
-         FitsSigned<NativeDomain>(off, 32);
-}
-
 bool WriteNearSlot(uint8_t* slot, uint64_t slot_address, uint64_t target) {
-  if (!NearSlotInRange(slot_address, target)) return false;
+  if (!AuipcJalr::NearSlotInRange(slot_address, target)) return false;
   uint8_t bytes[8];
   PutWord(bytes, AuipcJalr::EncodeAuipc(kAuipcT6, slot_address, target));
   PutWord(bytes + 4, AuipcJalr::EncodeJalr(kJalrZeroT6, slot_address, target));

@@ -57,7 +57,8 @@ struct Loong64Words {
 //           lu32i.si20 <- v[51:32]
 //   Errors: v is not sign-extended from bit 47 (v[63:47] not all equal)
 //   Decode: v = sext48(lu32i.si20 << 32 | lu12i.si20 << 12 | ori.ui12)
-//   Tag:    v <- zext64(tag) (always fits); tag = (uint32) Decode
+//   Tag:    v <- zext64(tag), error unless the tag fits uint32;
+//           tag = (uint32) Decode
 template <class D>
 struct Loong64Li {
   using U32 = typename D::U32;
@@ -66,6 +67,10 @@ struct Loong64Li {
 
   static typename D::Bool InRange(U64 value) {
     return FitsSigned<D>(value, 48);
+  }
+  // Tags are 32-bit (V8 reads them back as (uint32_t)target_address()).
+  static typename D::Bool TagInRange(U64 tag) {
+    return FitsUnsigned<D>(tag, 32);
   }
   static U32 EncodeLu12i(U32 lu12i, U64 value) {
     return InsertField<D>(lu12i, Loong64Words::kSi20Mask,
@@ -100,7 +105,7 @@ struct Loong64Li {
 //   Fixup:  lu12i.si20 <- v[31:12]; ori.ui12 <- v[11:0]
 //   Errors: v > 0xffffffff
 //   Decode: v = zext64(lu12i.si20 << 12 | ori.ui12)
-//   Tag:    same as the value (a u32 always fits)
+//   Tag:    same as the value (the same range: InRange)
 template <class D>
 struct Loong64Lu12iOri {
   using U32 = typename D::U32;
@@ -121,6 +126,19 @@ struct Loong64Lu12iOri {
     const U32 low = D::LShr(D::And(ori, D::C32(Loong64Words::kUi12Mask)), 10);
     return D::ZExt64(D::Or(D::Shl(high, 12), low));
   }
+};
+
+// 8-byte absolute value at the site (INTERNAL_REFERENCE; V8's
+// deserialization_set_target_internal_reference_at writes it raw).
+//   Fixup:  8 bytes <- value
+//   Errors: none
+//   Tag:    8 bytes <- tag (the offset from the instruction start)
+template <class D>
+struct Loong64Absolute64 {
+  using U64 = typename D::U64;
+  static constexpr int kFieldSize = 8;
+  static U64 Encode(U64 value) { return value; }
+  static U64 Decode(U64 field) { return field; }
 };
 
 // b / bl offs26: opcode 31:26 = 010100 / 010101; offs[15:0] in bits 25:10,

@@ -59,7 +59,8 @@ struct MipsWords {
 //           ori3.imm16 <- v[15:0]; dsll unchanged
 //   Errors: v is not sign-extended from bit 47 (v[63:47] not all equal)
 //   Decode: v = sext48(lui.imm16 << 32 | ori1.imm16 << 16 | ori3.imm16)
-//   Tag:    v <- zext64(tag) (always fits); tag = (uint32) Decode
+//   Tag:    v <- zext64(tag), error unless the tag fits uint32;
+//           tag = (uint32) Decode
 template <class D>
 struct Mips64LiAddress {
   using U32 = typename D::U32;
@@ -69,6 +70,10 @@ struct Mips64LiAddress {
 
   static typename D::Bool InRange(U64 value) {
     return FitsSigned<D>(value, 48);
+  }
+  // Tags are 32-bit (V8 reads them back as (uint32_t)target_address()).
+  static typename D::Bool TagInRange(U64 tag) {
+    return FitsUnsigned<D>(tag, 32);
   }
   static U32 EncodeLui(U32 lui, U64 value) {
     return InsertField<D>(lui, kFieldMask, D::Trunc32(D::LShr(value, 32)));
@@ -97,7 +102,7 @@ struct Mips64LiAddress {
 //   Fixup:  lui.imm16 <- v[31:16]; ori.imm16 <- v[15:0]
 //   Errors: v > 0xffffffff
 //   Decode: v = zext64(lui.imm16 << 16 | ori.imm16)
-//   Tag:    same as the value (a u32 always fits)
+//   Tag:    same as the value (the same range: InRange)
 template <class D>
 struct MipsLuiOri {
   using U32 = typename D::U32;
@@ -119,6 +124,19 @@ struct MipsLuiOri {
     const U32 low = D::And(ori, D::C32(kFieldMask));
     return D::ZExt64(D::Or(D::Shl(high, 16), low));
   }
+};
+
+// 8-byte absolute value at the site (INTERNAL_REFERENCE; V8's
+// deserialization_set_target_internal_reference_at writes it raw).
+//   Fixup:  8 bytes <- value
+//   Errors: none
+//   Tag:    8 bytes <- tag (the offset from the instruction start)
+template <class D>
+struct Mips64Absolute64 {
+  using U64 = typename D::U64;
+  static constexpr int kFieldSize = 8;
+  static U64 Encode(U64 value) { return value; }
+  static U64 Decode(U64 field) { return field; }
 };
 
 // j / jal: opcode 31:26 = 000010 / 000011, instr_index in bits 25:0. The

@@ -18,6 +18,8 @@
 // |                  | WASM_CODE_POINTER_TABLE_ENTRY; |                         |
 // |                  | rv32: every li_ptr use         |                         |
 // | RiscvJal         | lazy-compile slots only        | jal (imm21)             |
+// | RiscvDatum       | INTERNAL_REFERENCE; riscv32    | 8 (riscv64) or 4 bytes  |
+// |                  | slot targets                   | (absolute)              |
 //
 // Immediate layouts (RISC-V unprivileged ISA, base formats):
 //   U-type (lui, auipc)  imm[31:12] in bits 31:12
@@ -93,15 +95,21 @@ struct RiscvHiLo {
 //   Fixup:  off = target - site; auipc.imm20 <- (off + 0x800) >> 12;
 //           jalr.imm12 <- off & 0xfff
 //   Errors: off + 0x800 does not fit int32, i.e. off outside
-//           [-2^31 - 0x800, 2^31 - 0x800 - 1] (the exact reach of the pair;
-//           V8: CHECK(is_int32(off + 0x800)) in PatchBranchlongOffset).
-//           riscv32 also: site or target above 2^32 - 1.
+//           [-2^31 - 0x800, 2^31 - 0x800 - 1] (the exact reach of the pair
+//           on riscv64; V8: CHECK(is_int32(off + 0x800))).
+//           riscv32: site or target above 2^32 - 1, and nothing else: its
+//           address arithmetic wraps modulo 2^32, so the pair reaches every
+//           32-bit target from every 32-bit site.
+//           Near jump-table slots (auipc t6; jalr zero) also require
+//           off to fit int32 (V8's own test in EmitJumpSlot), so their
+//           reach is [-2^31, 2^31 - 0x801].
 //   Decode: target = site + sext(imm20 << 12) + sext(imm12)
 //           (riscv32: modulo 2^32)
 //   Tag:    the pc-relative byte offset itself holds the tag (not scaled);
-//           a tag t fits iff (int32)t + 0x800 fits int32, i.e. every t in
-//           [0, 2^32) except [0x7ffff800, 0x7fffffff]; read back as the
-//           32-bit sum of the two halves (V8's BrachlongOffset).
+//           every t in [0, 2^32) fits, read back as the 32-bit sum of the
+//           two halves (V8's BrachlongOffset). V8's PatchBranchlongOffset
+//           takes the tag as an int32_t, so its CHECK(is_int32(offset +
+//           0x800)) sums in 32 bits and refuses no tag.
 template <class D>
 struct RiscvAuipcJalr {
   using U32 = typename D::U32;
@@ -119,9 +127,13 @@ struct RiscvAuipcJalr {
     return OffsetInRange(Delta(site, target));
   }
   static typename D::Bool InRange32(U64 site, U64 target) {
-    return D::BoolAnd(D::BoolAnd(FitsUnsigned<D>(site, 32),
-                                 FitsUnsigned<D>(target, 32)),
-                      InRange(site, target));
+    return D::BoolAnd(FitsUnsigned<D>(site, 32), FitsUnsigned<D>(target, 32));
+  }
+  // A riscv64 near slot: the pair's reach intersected with V8's
+  // is_int32(target - slot), the offset without the rounding.
+  static typename D::Bool NearSlotInRange(U64 slot, U64 target) {
+    return D::BoolAnd(InRange(slot, target),
+                      FitsSigned<D>(Delta(slot, target), 32));
   }
   static U32 EncodeAuipc(U32 auipc, U64 site, U64 target) {
     return InsertField<D>(auipc, RiscvBits::kUpperImmMask,
@@ -141,8 +153,7 @@ struct RiscvAuipcJalr {
   }
 
   static typename D::Bool TagInRange(U64 tag) {
-    return D::BoolAnd(FitsUnsigned<D>(tag, 32),
-                      OffsetInRange(D::SExt64(D::Trunc32(tag))));
+    return FitsUnsigned<D>(tag, 32);
   }
   static U32 EncodeTagAuipc(U32 auipc, U32 tag) {
     return InsertField<D>(auipc, RiscvBits::kUpperImmMask,
@@ -161,7 +172,7 @@ struct RiscvAuipcJalr {
 //   Errors: v above 2^32 - 1 (every 32-bit value is representable)
 //   Decode: v = (imm20 << 12) + sext(imm12), modulo 2^32 (V8's
 //           target_constant32_at)
-//   Tag:    v = tag
+//   Tag:    v = tag (the same range: InRange)
 template <class D>
 struct RiscvLuiAddi {
   using U32 = typename D::U32;
@@ -193,7 +204,8 @@ struct RiscvLuiAddi {
 //   Decode: what the six instructions compute on rv64:
 //           x = sext(imm20 << 12) + sext(imm12); x = x << 11 | sext(ori1);
 //           x = x << 6 | sext(ori2)   (V8's target_constant_address_at)
-//   Tag:    v = tag (zero-extended); read back as the whole decoded value
+//   Tag:    v = tag (zero-extended), error unless the tag fits uint32; read
+//           back as the whole decoded value
 template <class D>
 struct RiscvLiPtr48 {
   using U32 = typename D::U32;
@@ -208,6 +220,10 @@ struct RiscvLiPtr48 {
     return D::BoolAnd(
         FitsUnsigned<D>(value, 48),
         FitsUnsigned<D>(D::Add(D::LShr(value, 17), D::C64(0x800)), 31));
+  }
+  // Tags are 32-bit (V8 reads them back as (uint32_t)target_address()).
+  static typename D::Bool TagInRange(U64 tag) {
+    return FitsUnsigned<D>(tag, 32);
   }
   static U32 High31(U64 value) { return D::Trunc32(D::LShr(value, 17)); }
   static U32 EncodeLui(U32 lui, U64 value) {
@@ -237,8 +253,10 @@ struct RiscvLiPtr48 {
 
 // jal rd, imm21 (lazy-compile slots). site = the jal.
 //   Fixup:  imm21 <- target - site
-//   Errors: target - site odd, or outside int21 ([-2^20, 2^20 - 2])
-//   Decode: target = site + sext(imm21)
+//   Errors: target - site odd, or outside int21 ([-2^20, 2^20 - 2]);
+//           riscv32: site or target above 2^32 - 1, the offset taken
+//           modulo 2^32 (the address arithmetic wraps there)
+//   Decode: target = site + sext(imm21) (riscv32: modulo 2^32)
 template <class D>
 struct RiscvJal {
   using U32 = typename D::U32;
@@ -247,6 +265,12 @@ struct RiscvJal {
   static typename D::Bool InRange(U64 site, U64 target) {
     const U64 off = D::Sub(target, site);
     return D::BoolAnd(LowBitsZero<D>(off, 1), FitsSigned<D>(off, 21));
+  }
+  static typename D::Bool InRange32(U64 site, U64 target) {
+    const U64 off = D::SExt64(D::Trunc32(D::Sub(target, site)));
+    return D::BoolAnd(
+        D::BoolAnd(FitsUnsigned<D>(site, 32), FitsUnsigned<D>(target, 32)),
+        D::BoolAnd(LowBitsZero<D>(off, 1), FitsSigned<D>(off, 21)));
   }
   static U32 Encode(U32 jal, U64 site, U64 target) {
     const U32 off = D::Trunc32(D::Sub(target, site));
@@ -265,6 +289,31 @@ struct RiscvJal {
               D::And(D::LShr(jal, 11), D::C32(0x00100000))));
     return D::Add(site, SignExtendLow<D>(D::ZExt64(imm), 21));
   }
+  static U64 Decode32(U32 jal, U64 site) {
+    return D::ZExt64(D::Trunc32(Decode(jal, site)));
+  }
+};
+
+// A pointer-sized absolute datum at the site: INTERNAL_REFERENCE (V8's
+// dd(Label*); deserialization_set_target_internal_reference_at writes it
+// raw), 8 bytes on riscv64 and 4 on riscv32, where it is also the target
+// word of the near and far jump-table slots.
+//   Fixup:  datum <- value
+//   Errors: riscv32: value above 2^32 - 1
+//   Decode: value = datum (zero-extended)
+//   Tag:    datum <- tag (the offset from the instruction start), the same
+//           range
+template <class D, int kBytes>
+struct RiscvDatum {
+  static_assert(kBytes == 4 || kBytes == 8);
+  using U64 = typename D::U64;
+  static constexpr int kFieldSize = kBytes;
+
+  static typename D::Bool InRange(U64 value) {
+    return kBytes == 8 ? D::True() : FitsUnsigned<D>(value, 32);
+  }
+  static U64 Encode(U64 value) { return value; }
+  static U64 Decode(U64 field) { return field; }
 };
 
 }  // namespace wasmcache::reference
