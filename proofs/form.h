@@ -64,6 +64,12 @@ struct Form {
   // one apart from `shape` (the reference's): fast=reference then also
   // proves that both recognise exactly the same words.
   std::function<Bool(const Words<D>& words)> fast_shape;
+  // The values the library asks the form to carry, when narrower than all
+  // 64-bit values (`domain_note` says why). Only exact-range assumes it: a
+  // value outside the domain may be rejected even if it would round-trip;
+  // round-trip and injectivity still cover every accepted value.
+  std::function<Bool(const U64& site, const U64& value)> value_domain;
+  std::string domain_note;
   // A form the library only reads (for example the address of the pool
   // slot a load names): no range check and no encoder, so only
   // fast=reference applies, on decode (and the shapes).

@@ -6,9 +6,11 @@
 //
 //   round-trip        shape(w), site_ok(s), accept(s, v)
 //                       => decode(encode(w, s, v), s) = v
-//   exact-range       shape(w), site_ok(s), decode(encode(w, s, v), s) = v
-//                       => accept(s, v)
-//                     (with round-trip: accept is exactly the round-trip set)
+//   exact-range       shape(w), site_ok(s), domain(s, v),
+//                     decode(encode(w, s, v), s) = v  =>  accept(s, v)
+//                     (with round-trip: accept is exactly the round-trip set
+//                     within the form's value domain, all values unless the
+//                     binding narrows it and says why)
 //   frame             shape(w), site_ok(s)
 //                       => encode(w, s, v) & ~mask = w & ~mask, word by word,
 //                          and shape(encode(w, s, v))
@@ -107,11 +109,16 @@ Obligation<D> FormObligation(const Form<D>& f, Property p, Impl impl,
     case Property::kRoundTrip:
       return {D::BoolAnd(pre, m.accept(x.site, x.value)),
               D::Eq(m.decode(m.encode(w, x.site, x.value), x.site), x.value)};
-    case Property::kExactRange:
-      return {D::BoolAnd(pre, D::Eq(m.decode(m.encode(w, x.site, x.value),
-                                             x.site),
-                                    x.value)),
+    case Property::kExactRange: {
+      typename D::Bool in_domain = pre;
+      if (f.value_domain) {
+        in_domain = D::BoolAnd(in_domain, f.value_domain(x.site, x.value));
+      }
+      return {D::BoolAnd(in_domain,
+                         D::Eq(m.decode(m.encode(w, x.site, x.value), x.site),
+                               x.value)),
               m.accept(x.site, x.value)};
+    }
     case Property::kFrame: {
       const Words<D> e = m.encode(w, x.site, x.value);
       typename D::Bool kept = f.shape(e);

@@ -163,6 +163,7 @@ Result Check(const ObligationSpec& spec, const ProveOptions& options) {
   r.form = spec.form;
   r.property = spec.property;
   r.impl = spec.impl;
+  r.detail = spec.note;
   z3::context c;
   std::vector<z3::expr> branches;
   Z3Vars vars = MakeVars(c);
@@ -282,9 +283,14 @@ std::vector<ObligationSpec> AllObligations(const std::vector<Arch>& archs) {
           if (p == Property::kFastEqualsReference && impl == Impl::kFast) {
             continue;
           }
+          const std::string note =
+              p == Property::kExactRange && (*z3_forms)[i].value_domain
+                  ? "value domain: " + (*z3_forms)[i].domain_note
+                  : "";
           out.push_back(
               {name, form, PropertyName(p),
                p == Property::kFastEqualsReference ? "both" : ImplName(impl),
+               note,
                [z3_forms, i, p, impl](const Vars<Z3Domain>& x) {
                  return FormObligation((*z3_forms)[i], p, impl, x);
                },
@@ -302,7 +308,7 @@ std::vector<ObligationSpec> AllObligations(const std::vector<Arch>& archs) {
       if (zf == nullptr || nf == nullptr) std::abort();  // a binding error
       for (Impl impl : {Impl::kReference, Impl::kFast}) {
         out.push_back({name, reach.name, PropertyName(Property::kJumpTableReach),
-                       ImplName(impl),
+                       ImplName(impl), "",
                        [z3_forms, zf, spec, reach, &t,
                         impl](const Vars<Z3Domain>& x) {
                          return ReachObligation(t, spec, reach, *zf, impl, x);
@@ -321,7 +327,7 @@ std::vector<ObligationSpec> AllObligations(const std::vector<Arch>& archs) {
             {name,
              absl::StrCat(table, direction == 0 ? ": index->offset->index"
                                                 : ": offset->index->offset"),
-             PropertyName(Property::kSlotMapInverse), "spec",
+             PropertyName(Property::kSlotMapInverse), "spec", "",
              [g = g, max = t.max_code_space_size, direction](const Vars<Z3Domain>& x) {
                return SlotMapObligation(g, max, direction, x);
              },

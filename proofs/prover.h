@@ -41,6 +41,7 @@ struct Counterexample {
 // One obligation in both domains.
 struct ObligationSpec {
   std::string arch, form, property, impl;
+  std::string note;  // an assumption of this obligation worth reporting
   std::function<Obligation<Z3Domain>(const Vars<Z3Domain>&)> z3;
   std::function<Obligation<NativeDomain>(const Vars<NativeDomain>&)> native;
 };
@@ -49,7 +50,7 @@ struct Result {
   std::string arch, form, property, impl;
   Status status = Status::kTimeout;
   double seconds = 0;
-  std::string detail;  // counterexample, vacuity reason
+  std::string detail;  // counterexample, vacuity reason, or the spec's note
   Counterexample counterexample;
   // Refuted: the counterexample, run natively, also violates the property.
   bool confirmed_natively = false;

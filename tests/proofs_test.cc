@@ -85,23 +85,29 @@ TEST_P(DomainTest, Z3TermsEvaluateLikeTheNativeCode) {
                    << z.arch << " " << z.name << " site=0x" << std::hex
                    << site << " value=0x" << value);
       EXPECT_EQ(Truth(z.shape(zw)), n.shape(nw));
+      ASSERT_EQ(static_cast<bool>(z.fast_shape),
+                static_cast<bool>(n.fast_shape));
+      if (z.fast_shape) {
+        EXPECT_EQ(Truth(z.fast_shape(zw)), n.fast_shape(nw));
+      }
       EXPECT_EQ(Truth(z.site_ok(zsite)), n.site_ok(site));
       for (Impl impl : {Impl::kReference, Impl::kFast}) {
         const FormImpl<Z3Domain>& zi = ImplOf(z, impl);
         const FormImpl<NativeDomain>& ni = ImplOf(n, impl);
-        EXPECT_EQ(Truth(zi.accept(zsite, zvalue)), ni.accept(site, value));
         EXPECT_EQ(Numeral(zi.decode(zw, zsite)), ni.decode(nw, site));
+        ++compared;
+        if (z.decode_only) continue;
+        EXPECT_EQ(Truth(zi.accept(zsite, zvalue)), ni.accept(site, value));
         const Words<Z3Domain> ze = zi.encode(zw, zsite, zvalue);
         const Words<NativeDomain> ne = ni.encode(nw, site, value);
         ASSERT_EQ(ze.size(), ne.size());
         for (size_t i = 0; i < ne.size(); ++i) {
           EXPECT_EQ(Numeral(ze[i]), ne[i]) << "word " << i;
         }
-        ++compared;
       }
     }
   }
-  if (zforms.empty()) GTEST_SKIP() << "no forms bound for this target";
+  EXPECT_FALSE(zforms.empty()) << "no forms bound for this target";
   EXPECT_GT(compared, 0);
 }
 
@@ -118,7 +124,7 @@ ObligationSpec Spec(
     std::function<Obligation<Z3Domain>(const Vars<Z3Domain>&)> z3,
     std::function<Obligation<NativeDomain>(const Vars<NativeDomain>&)>
         native) {
-  return {"test", "form", "property", "impl", std::move(z3),
+  return {"test", "form", "property", "impl", "", std::move(z3),
           std::move(native)};
 }
 

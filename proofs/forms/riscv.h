@@ -124,6 +124,13 @@ std::vector<Form<D>> RiscvForms(bool rv64) {
         [](const U64&, const U64& v) { return LiPtr::InRange(v); },
         li_ptr_encode, li_ptr_decode};
     f->fast = SeqTargetImpl<D>(address);
+    // The sign-extending addi also builds some values with bits 63:48 set;
+    // no address of the Sv48 user space is one, and V8's li_ptr takes only
+    // 48-bit values.
+    f->value_domain = [](const U64&, const U64& v) {
+      return FitsUnsigned<D>(v, 48);
+    };
+    f->domain_note = "Sv48 addresses: values below 2^48";
 
     f = add("li-ptr.tag",
             "EXTERNAL_REFERENCE; WASM_CALL, WASM_STUB_CALL (tail calls) on "
@@ -134,6 +141,12 @@ std::vector<Form<D>> RiscvForms(bool rv64) {
         [](const U64&, const U64& tag) { return LiPtr::TagInRange(tag); },
         li_ptr_encode, li_ptr_decode};
     f->fast = SeqTagImpl<D>(address);
+    // Tags are u32; the sequence reads 48 bits back so that stray high bits
+    // on disk are caught, which lets larger values round-trip too.
+    f->value_domain = [](const U64&, const U64& tag) {
+      return FitsUnsigned<D>(tag, 32);
+    };
+    f->domain_note = "tags are u32";
   }
 
   // lui rd; addi rd, rd: u32 values and tags alike, with the same
@@ -245,6 +258,14 @@ std::vector<Form<D>> RiscvForms(bool rv64) {
           return AuipcJalr::Decode(w[0], w[1], slot);
         }};
     f->fast = SeqTargetImpl<D>(fast::riscv::kNearSlot64);
+    // V8 writes a near slot only for targets with is_int32(target - slot)
+    // and sends the others to the far slot, byte for byte as wasmcache
+    // must; offsets in [-2^31 - 0x800, -2^31) would round-trip but are not
+    // the near slot's to hold.
+    f->value_domain = [](const U64& slot, const U64& v) {
+      return FitsSigned<D>(D::Sub(v, slot), 32);
+    };
+    f->domain_note = "V8's near-slot choice: is_int32(target - slot)";
   }
   return forms;
 }

@@ -354,6 +354,15 @@ int ProveMain(int argc, char** argv) {
                 m.result.detail.c_str());
   }
 
+  bool any_note = false;
+  for (const Result& r : results) {
+    if (r.status != Status::kProved || r.detail.empty()) continue;
+    if (!any_note) std::printf("\n== assumptions narrower than the defaults\n");
+    any_note = true;
+    std::printf("  %s %s %s (%s): %s\n", r.arch.c_str(), r.form.c_str(),
+                r.property.c_str(), r.impl.c_str(), r.detail.c_str());
+  }
+
   bool any_problem = false;
   for (const Result& r : results) {
     if (r.status == Status::kProved) continue;
