@@ -56,6 +56,7 @@ struct SlotMap {
 
   // The slot index at offset `offset`; meaningful when IsSlot.
   static constexpr U64 Index(SlotGeometry g, U64 offset) {
+    if (g.per_line() == 1 && g.line == g.slot) return D::UDiv(offset, g.slot);
     const U64 line = D::UDiv(offset, g.line);
     const U64 in_line = D::URem(offset, g.line);
     const uint64_t per_line = g.per_line();
@@ -65,6 +66,10 @@ struct SlotMap {
 
   // `offset` is the start of one of the first `count` slots.
   static constexpr Bool IsSlot(SlotGeometry g, U64 offset, U64 count) {
+    if (g.per_line() == 1 && g.line == g.slot) {
+      return D::BoolAnd(D::Eq(D::URem(offset, g.slot), D::C64(0)),
+                        D::Ult(Index(g, offset), count));
+    }
     const U64 in_line = D::URem(offset, g.line);
     const Bool at_slot_start = D::Eq(D::URem(in_line, g.slot), D::C64(0));
     const Bool not_padding =
