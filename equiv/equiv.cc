@@ -177,30 +177,31 @@ ModuleSnapshot SnapshotOf(const fast::NativeModule& m,
   return s;
 }
 
-std::string CompareSnapshots(const ModuleSnapshot& a, const ModuleSnapshot& b) {
-  if (!(a.global_header == b.global_header)) return "global header";
-  if (!(a.module_header == b.module_header)) return "module header";
-  if (a.tiering_budgets != b.tiering_budgets) return "tiering budgets";
+Difference CompareSnapshots(const ModuleSnapshot& a, const ModuleSnapshot& b) {
+  if (!(a.global_header == b.global_header)) return {"global header", ""};
+  if (!(a.module_header == b.module_header)) return {"module header", ""};
+  if (a.tiering_budgets != b.tiering_budgets) return {"tiering budgets", ""};
   if (a.generated_code_size != b.generated_code_size) {
-    return absl::StrFormat("generated code size: %d vs %d",
-                           a.generated_code_size, b.generated_code_size);
+    return {"generated code size",
+            absl::StrFormat("%d vs %d", a.generated_code_size,
+                            b.generated_code_size)};
   }
-  if (a.far_slots_ok != b.far_slots_ok) return "far jump-table slots";
-  if (a.functions.size() != b.functions.size()) return "function count";
+  if (a.far_slots_ok != b.far_slots_ok) return {"far jump-table slots", ""};
+  if (a.functions.size() != b.functions.size()) return {"function count", ""};
   for (size_t i = 0; i < a.functions.size(); ++i) {
     const FunctionSnapshot& x = a.functions[i];
     const FunctionSnapshot& y = b.functions[i];
-    auto diff = [&](const char* field) {
-      return absl::StrFormat("declared function %d: %s", i, field);
+    auto diff = [&](const char* field) -> Difference {
+      return {field, absl::StrFormat("declared function %d", i)};
     };
-    if (x.state != y.state) return diff("state");
+    if (x.state != y.state) return diff("function state");
     if (x.has_code != y.has_code) return diff("has code");
     if (!(x.header == y.header)) return diff("code header");
     if (x.metadata != y.metadata) return diff("metadata parts");
     if (x.slot != y.slot) return diff("jump-table slot target");
     if (x.lookup_ok != y.lookup_ok) return diff("lookup by pc");
   }
-  return "";
+  return {};
 }
 
 }  // namespace
@@ -267,35 +268,45 @@ std::string DescribeOffset(absl::Span<const uint8_t> cache,
   return absl::StrFormat("%s (offset 0x%x)", where, offset);
 }
 
-std::string Compare(const Outcome& reference, const Outcome& fast,
-                    absl::Span<const uint8_t> cache, const ModuleInfo& module,
-                    const Environment& env) {
+std::string Difference::ToString() const {
+  if (field.empty()) return "";
+  return detail.empty() ? field : field + ": " + detail;
+}
+
+Difference CompareOutcomes(const Outcome& reference, const Outcome& fast,
+                           const ModuleInfo& module, const Environment& env) {
   if (reference.status.code() != fast.status.code()) {
-    return absl::StrFormat("status: reference %s, fast %s",
-                           reference.status.ToString(),
-                           fast.status.ToString());
+    return {"status", absl::StrFormat("reference %s, fast %s",
+                                      reference.status.ToString(),
+                                      fast.status.ToString())};
   }
-  if (!reference.status.ok()) return "";
-  if (std::string d = CompareSnapshots(reference.snapshot, fast.snapshot);
+  if (!reference.status.ok()) return {};
+  if (Difference d = CompareSnapshots(reference.snapshot, fast.snapshot);
       !d.empty()) {
-    return "state: " + d;
+    return d;
   }
   const auto& a = reference.serialized;
   const auto& b = fast.serialized;
   const size_t common = std::min(a.size(), b.size());
   for (size_t i = 0; i < common; ++i) {
     if (a[i] != b[i]) {
-      return absl::StrFormat("serialized bytes: %s: reference 0x%02x, fast "
-                             "0x%02x",
-                             DescribeOffset(a, module, env, i), a[i], b[i]);
+      return {"serialized bytes",
+              absl::StrFormat("%s: reference 0x%02x, fast 0x%02x",
+                              DescribeOffset(a, module, env, i), a[i], b[i])};
     }
   }
   if (a.size() != b.size()) {
-    return absl::StrFormat("serialized size: reference %d, fast %d", a.size(),
-                           b.size());
+    return {"serialized size",
+            absl::StrFormat("reference %d, fast %d", a.size(), b.size())};
   }
+  return {};
+}
+
+std::string Compare(const Outcome& reference, const Outcome& fast,
+                    absl::Span<const uint8_t> cache, const ModuleInfo& module,
+                    const Environment& env) {
   (void)cache;
-  return "";
+  return CompareOutcomes(reference, fast, module, env).ToString();
 }
 
 }  // namespace wasmcache::equiv

@@ -63,9 +63,24 @@ Outcome RunReference(absl::Span<const uint8_t> cache, const ModuleInfo& module,
 Outcome RunFast(absl::Span<const uint8_t> cache, const ModuleInfo& module,
                 const Environment& env, const RunOptions& options = {});
 
-// The first difference between two outcomes, as "<field>: <what>" (with
-// the file offset for byte differences), or "" if they agree: same status
-// code; and if both loaded, the same snapshot and serialized bytes.
+// The first difference between two outcomes: `field` names what differs
+// in words that never depend on the input ("status", "code header",
+// "serialized bytes", ...: the fuzzers build their finding signatures from
+// it), `detail` says where and how (function index, file offset, values).
+// Both empty if the outcomes agree: same status code; and if both loaded,
+// the same snapshot and serialized bytes.
+struct Difference {
+  std::string field;
+  std::string detail;
+
+  bool empty() const { return field.empty(); }
+  // "<field>: <detail>", or "" if there is no difference.
+  std::string ToString() const;
+};
+Difference CompareOutcomes(const Outcome& reference, const Outcome& fast,
+                           const ModuleInfo& module, const Environment& env);
+
+// CompareOutcomes(...).ToString().
 std::string Compare(const Outcome& reference, const Outcome& fast,
                     absl::Span<const uint8_t> cache, const ModuleInfo& module,
                     const Environment& env);

@@ -1,0 +1,144 @@
+#include "fuzz/lib/oracles.h"
+
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "equiv/equiv.h"
+#include "fast/deserializer.h"
+#include "fast/serializer.h"
+#include "fuzz/lib/finding.h"
+#include "reference/code_manager.h"
+#include "reference/deserializer.h"
+#include "reference/serializer.h"
+#include "spec/environment.h"
+#include "spec/module_info.h"
+#include "synth/synth.h"
+
+namespace wasmcache::fuzz {
+namespace {
+
+[[noreturn]] void Disagree(std::string_view stage, Arch arch,
+                           const equiv::Difference& d,
+                           std::string_view context) {
+  ReportFinding(
+      absl::StrFormat("%s-%s-difference", stage, Slug(d.field)),
+      absl::StrFormat("target %s; %s; %s", ArchName(arch), d.ToString(),
+                      context));
+}
+
+// Both implementations on one cache, compared.
+equiv::Outcome CompareBoth(std::string_view stage,
+                           absl::Span<const uint8_t> cache,
+                           const ModuleInfo& module, const Environment& env,
+                           int fast_threads, std::string_view context) {
+  equiv::Outcome ref = equiv::RunReference(cache, module, env);
+  const equiv::Outcome fast =
+      equiv::RunFast(cache, module, env, {.fast_threads = fast_threads});
+  const equiv::Difference d =
+      equiv::CompareOutcomes(ref, fast, module, env);
+  if (!d.empty()) Disagree(stage, env.arch, d, context);
+  return ref;
+}
+
+// A second environment for the same module: every synthetic address and
+// every id the loader maps tags to moved by `shift`.
+Environment Shifted(const Environment& env, uint32_t shift) {
+  Environment e = env;
+  const uint64_t bytes = uint64_t{shift} << 16;
+  e.external_reference_base += bytes;
+  e.builtin_entry_base += bytes;
+  for (uint32_t& id : e.canonical_sig_ids) id += shift;
+  for (uint32_t& h : e.code_pointer_handles) h += shift;
+  return e;
+}
+
+}  // namespace
+
+bool CheckDeserialize(const ContainerView& input) {
+  absl::StatusOr<ModuleInfo> module = DecodeModuleInfo(input.wasm);
+  if (!module.ok()) return false;
+  // The fuzzer keeps modules small: a huge declared count only measures
+  // the allocator.
+  if (module->num_functions() > 20000) return false;
+  const Environment env = DefaultEnvironment(input.arch, *module);
+  const equiv::Outcome ref =
+      CompareBoth("reference-fast", input.cache, *module, env,
+                  input.one_thread ? 1 : 0, "deserialize");
+  return ref.status.ok();
+}
+
+void CheckRoundTrip(ByteSource& input) {
+  synth::SynthOptions options;
+  options.arch = static_cast<Arch>(input.U8() % kNumArchs);
+  options.seed = input.U64();
+  options.num_functions = static_cast<uint32_t>(input.InRange(1, 48));
+  const uint8_t flags = input.U8();
+  options.canonical = (flags & 1) != 0;
+  options.all_forms = (flags & 2) != 0;
+  options.struct_type = (flags & 4) != 0;
+  const int fast_threads = (flags & 8) != 0 ? 1 : 0;
+  options.max_sites_per_function = static_cast<uint32_t>(input.InRange(0, 24));
+  const uint32_t shift = static_cast<uint32_t>(input.InRange(1, 255));
+  const std::string context = absl::StrFormat(
+      "synth seed 0x%x, %d functions, canonical %d, all forms %d, struct %d, "
+      "fast threads %d, shift %d",
+      options.seed, options.num_functions, options.canonical,
+      options.all_forms, options.struct_type, fast_threads, shift);
+
+  absl::StatusOr<synth::SynthResult> synth = synth::Synthesize(options);
+  if (!synth.ok()) {
+    ReportFinding("roundtrip-synthesizer-failed",
+                  context + "; " + synth.status().ToString());
+  }
+  absl::StatusOr<ModuleInfo> module = DecodeModuleInfo(synth->wasm);
+  if (!module.ok()) {
+    ReportFinding("roundtrip-synthesized-module-unreadable",
+                  context + "; " + module.status().ToString());
+  }
+  const Environment env = DefaultEnvironment(options.arch, *module);
+
+  // First load and serialization: the implementations agree, and accept.
+  const equiv::Outcome first = CompareBoth(
+      "roundtrip-load", synth->cache, *module, env, fast_threads, context);
+  if (!first.status.ok()) {
+    ReportFinding("roundtrip-synthesized-cache-rejected",
+                  context + "; " + first.status.ToString());
+  }
+
+  // Keep a module of each implementation alive, so that the second loads
+  // land at other addresses.
+  reference::CodeManager ref_manager;
+  auto ref_module = reference::Deserialize(ref_manager, synth->cache, *module, env);
+  fast::CodeManager fast_manager;
+  fast::LoadOptions load;
+  load.max_threads = fast_threads;
+  auto fast_module = fast::Deserialize(fast_manager, synth->cache, *module, env, load);
+  if (!ref_module.ok() || !fast_module.ok()) {
+    ReportFinding("roundtrip-second-load-rejected",
+                  context + "; the same cache loaded once already");
+  }
+
+  // The output, loaded elsewhere (and under an environment whose addresses
+  // and ids all moved), serializes to itself.
+  const Environment moved = Shifted(env, shift);
+  for (const Environment* e : {&env, &moved}) {
+    const char* stage =
+        e == &env ? "roundtrip-reload" : "roundtrip-reload-moved";
+    const equiv::Outcome again = CompareBoth(stage, first.serialized, *module,
+                                             *e, fast_threads, context);
+    if (!again.status.ok()) {
+      ReportFinding(absl::StrFormat("%s-rejected", stage),
+                    context + "; " + again.status.ToString());
+    }
+    if (again.serialized != first.serialized) {
+      const equiv::Difference d = {
+          "serialized bytes",
+          absl::StrFormat("sizes %d and %d", first.serialized.size(),
+                          again.serialized.size())};
+      Disagree(absl::StrFormat("%s-unrelocation", stage), options.arch, d,
+               context);
+    }
+  }
+}
+
+}  // namespace wasmcache::fuzz
