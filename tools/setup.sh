@@ -8,6 +8,9 @@
 #   build:     clang lld llvm llvm-16 cmake ninja-build libabsl-dev libgtest-dev
 #              libgmock-dev libz3-dev z3
 #   proofs:    cvc5 (the second solver that re-checks every obligation)
+#   fuzzing:   afl++ (AFL++ engine, afl-cmin, afl-plot), gnuplot-nox (the
+#              plots), zip (seed-corpus archives), python3
+#              (tools/wasmcache-fuzz)
 #   fixtures:  wabt (wat2wasm), nodejs npm (npm pack), qemu-user-static and
 #              the arm64 cross runtime (libc6-arm64-cross, and
 #              libstdc++6-arm64-cross + libgcc-s1-arm64-cross, which the
@@ -18,6 +21,7 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PACKAGES=(
   clang lld llvm llvm-16 cmake ninja-build
   libabsl-dev libgtest-dev libgmock-dev libz3-dev z3 cvc5
+  afl++ gnuplot-nox zip python3
   wabt qemu-user-static qemu-system-x86
   libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross
   nodejs npm

@@ -14,6 +14,11 @@
 #include <iterator>
 #include <vector>
 
+#include <unistd.h>  // read(), used by __AFL_FUZZ_TESTCASE_LEN outside afl-fuzz
+
+// __AFL_LOOP and friends are GNU statement expressions.
+#pragma clang diagnostic ignored "-Wgnu-statement-expression"
+
 #ifndef __AFL_FUZZ_TESTCASE_LEN
 #error "afl_driver.cc must be compiled with afl-clang-fast++ or afl-clang-lto++"
 #endif

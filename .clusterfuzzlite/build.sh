@@ -1,0 +1,3 @@
+#!/bin/bash -eu
+# ClusterFuzzLite's build step: the project's own OSS-Fuzz build script.
+exec "$SRC/wasmcache/fuzz/build.sh"
