@@ -1,5 +1,6 @@
 #include "fuzz/lib/oracles.h"
 
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/str_format.h"
@@ -17,13 +18,50 @@
 namespace wasmcache::fuzz {
 namespace {
 
+// The words of an error message without its numbers: "code header:
+// handler_table_offset 70 outside [0, 68] at offset 0x9c" -> "code header:
+// handler_table_offset outside at offset".
+std::string WithoutNumbers(const std::string& message) {
+  std::string out;
+  size_t at = 0;
+  while (at < message.size()) {
+    size_t end = message.find(' ', at);
+    if (end == std::string::npos) end = message.size();
+    const std::string word = message.substr(at, end - at);
+    at = end + 1;
+    if (word.empty() || std::any_of(word.begin(), word.end(), [](char c) {
+          return c >= '0' && c <= '9';
+        })) {
+      continue;
+    }
+    if (!out.empty()) out.push_back(' ');
+    out += word;
+  }
+  return out;
+}
+
+// What a status disagreement is about, stably: both codes and the check
+// that rejected (the rejecting side's message without its numbers; the
+// reference's if both rejected).
+std::string StatusQualifier(const equiv::Outcome& reference,
+                            const equiv::Outcome& fast) {
+  const absl::Status& rejected =
+      !reference.status.ok() ? reference.status : fast.status;
+  return absl::StrFormat(
+      "%s-%s-%s", Slug(absl::StatusCodeToString(reference.status.code())),
+      Slug(absl::StatusCodeToString(fast.status.code())),
+      Slug(WithoutNumbers(std::string(rejected.message()))).substr(0, 80));
+}
+
 [[noreturn]] void Disagree(std::string_view stage, Arch arch,
                            const equiv::Difference& d,
-                           std::string_view context) {
-  ReportFinding(
-      absl::StrFormat("%s-%s-difference", stage, Slug(d.field)),
-      absl::StrFormat("target %s; %s; %s", ArchName(arch), d.ToString(),
-                      context));
+                           std::string_view context,
+                           std::string_view qualifier = "") {
+  std::string signature = absl::StrFormat("%s-%s-difference", stage, Slug(d.field));
+  if (!qualifier.empty()) signature += "-" + std::string(qualifier);
+  ReportFinding(signature,
+                absl::StrFormat("target %s; %s; %s", ArchName(arch),
+                                d.ToString(), context));
 }
 
 // Both implementations on one cache, compared.
@@ -36,7 +74,10 @@ equiv::Outcome CompareBoth(std::string_view stage,
       equiv::RunFast(cache, module, env, {.fast_threads = fast_threads});
   const equiv::Difference d =
       equiv::CompareOutcomes(ref, fast, module, env);
-  if (!d.empty()) Disagree(stage, env.arch, d, context);
+  if (!d.empty()) {
+    Disagree(stage, env.arch, d, context,
+             d.field == "status" ? StatusQualifier(ref, fast) : "");
+  }
   return ref;
 }
 

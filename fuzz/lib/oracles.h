@@ -16,7 +16,10 @@ namespace wasmcache::fuzz {
 // deserialize_fuzzer: a container's cache into both implementations. Both
 // must reject with the same status code, or both accept with the same
 // module state and the same re-serialization. Signatures:
-// `reference-fast-<field>-difference` (field from equiv::Difference).
+// `reference-fast-<field>-difference` (field from equiv::Difference); a
+// status difference adds both codes and the rejecting check, numbers
+// removed: `reference-fast-status-difference-data-loss-ok-code-header-
+// handler-table-offset-outside-at-offset`.
 // Returns whether the reference accepted.
 bool CheckDeserialize(const ContainerView& input);
 
