@@ -21,8 +21,8 @@ Statistics. afl-fuzz writes fuzzer_stats and plot_data only after its first
 minute, and fuzzer_stats once a minute after that, so live progress comes
 from StatsD: every instance sends its counters over UDP to a port this
 script listens on, about once a second, tagged with its banner (-T, the
-instance name). The files are read at the end and for instances this script
-did not start (other machines in a shared sync directory).
+instance name). The files are read at the end. Figures are this machine's
+instances only; `afl-whatsup -s SYNC_DIR` sums up every machine's.
 """
 
 from __future__ import annotations
@@ -284,12 +284,14 @@ def combine(stats: list[InstanceStats], elapsed: float, alive: int,
 
 # Files in the sync directory.
 
-def instance_dirs(sync_dir: Path) -> list[Path]:
-    """Every instance folder in the sync directory (any machine's)."""
+def instance_dirs(sync_dir: Path, names: set[str] | None = None) -> list[Path]:
+    """The instance folders in the sync directory: every machine's, or
+    those named."""
     if not sync_dir.is_dir():
         return []
     return sorted(p for p in sync_dir.iterdir()
-                  if p.is_dir() and (p / "queue").is_dir())
+                  if p.is_dir() and (p / "queue").is_dir()
+                  and (names is None or p.name in names))
 
 
 def testcases(folder: Path) -> list[Path]:
@@ -304,22 +306,25 @@ def queue_files(sync_dir: Path) -> list[Path]:
     return [f for d in instance_dirs(sync_dir) for f in testcases(d / "queue")]
 
 
-def crash_files(sync_dir: Path) -> list[Path]:
-    return [f for d in instance_dirs(sync_dir) for f in testcases(d / "crashes")]
+def crash_files(sync_dir: Path, names: set[str] | None = None) -> list[Path]:
+    return [f for d in instance_dirs(sync_dir, names)
+            for f in testcases(d / "crashes")]
 
 
-def hang_files(sync_dir: Path) -> list[Path]:
-    return [f for d in instance_dirs(sync_dir) for f in testcases(d / "hangs")]
+def hang_files(sync_dir: Path, names: set[str] | None = None) -> list[Path]:
+    return [f for d in instance_dirs(sync_dir, names)
+            for f in testcases(d / "hangs")]
 
 
-def files_sample(sync_dir: Path, elapsed: float, alive: int,
-                 instances: int) -> Sample:
-    """A sample from every instance's fuzzer_stats in the sync directory."""
+def files_sample(sync_dir: Path, elapsed: float, alive: int, instances: int,
+                 names: set[str] | None = None) -> Sample:
+    """A sample from the fuzzer_stats of the instances named (default:
+    all) in the sync directory."""
     stats = [s for s in (instance_stats_from_file(d)
-                         for d in instance_dirs(sync_dir)) if s is not None]
+                         for d in instance_dirs(sync_dir, names)) if s is not None]
     sample = combine(stats, elapsed, alive, instances)
-    sample.crashes = max(sample.crashes, len(crash_files(sync_dir)))
-    sample.hangs = max(sample.hangs, len(hang_files(sync_dir)))
+    sample.crashes = max(sample.crashes, len(crash_files(sync_dir, names)))
+    sample.hangs = max(sample.hangs, len(hang_files(sync_dir, names)))
     return sample
 
 

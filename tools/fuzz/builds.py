@@ -68,20 +68,20 @@ def build_targets_for(preset: str, targets: list[str]) -> list[str]:
 
 def build_preset(layout: Layout, preset: str, targets: list[str],
                  jobs: int) -> bool:
-    """Configures the preset if its tree has no cache yet, then builds the
-    named targets. Returns whether both steps succeeded."""
+    """Configures the preset (again: CMakePresets.json may have changed
+    since), then builds the named targets. Returns whether both steps
+    succeeded."""
     build_dir = layout.build_dir(preset)
     names = build_targets_for(preset, targets)
     if not names:
         print(f"[{preset}] nothing to build")
         return True
     with build_lock(layout.build_lock()):
-        if not (build_dir / "CMakeCache.txt").is_file():
-            print(f"[{preset}] cmake --preset {preset}", flush=True)
-            if subprocess.call(["cmake", "--preset", preset],
-                               cwd=layout.root) != 0:
-                print(f"[{preset}] configure failed", file=sys.stderr)
-                return False
+        print(f"[{preset}] cmake --preset {preset}", flush=True)
+        if subprocess.call(["cmake", "--preset", preset], cwd=layout.root,
+                           stdout=subprocess.DEVNULL) != 0:
+            print(f"[{preset}] configure failed", file=sys.stderr)
+            return False
         command = ["cmake", "--build", str(build_dir), "-j", str(jobs),
                    "--target", *names]
         print(f"[{preset}] {' '.join(command)}", flush=True)
@@ -100,6 +100,23 @@ def build(layout: Layout, engine: str, targets: list[str] | None,
         return 1
     failed = [preset for preset in ENGINE_PRESETS[engine]
               if not build_preset(layout, preset, targets, jobs)]
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_for_smoke(layout: Layout, engines: list[str],
+                    targets: list[str] | None, jobs: int = 2) -> int:
+    """What `smoke --build` needs: the engines' own presets (and the custom
+    mutator for AFL++), not the coverage or CMPLOG builds."""
+    presets = []
+    if "libfuzzer" in engines:
+        presets.append(layout_module.PRESET_LIBFUZZER)
+    if "afl" in engines:
+        presets += [layout_module.PRESET_AFL, layout_module.PRESET_FUZZ_TOOLS]
+    targets = targets or layout.targets()
+    failed = [p for p in presets if not build_preset(layout, p, targets, jobs)]
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
         return 1

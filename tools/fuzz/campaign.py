@@ -119,11 +119,10 @@ class AflRun:
         self.sync_dir = options.sync_dir or options.out / "sync"
         self.listener = afl.StatsdListener()
         self.instances: list[afl.Instance] = []
+        self.names: set[str] = set()
         self.processes: list[processes.EngineProcess] = []
         self.metadata = metadata
-        # A resumed campaign's instances report their earlier executions
-        # too; the run's figures count from here.
-        self.baseline_execs = afl.files_sample(self.sync_dir, 0, 0, 0).execs
+        self.baseline_execs = 0
 
     def start(self) -> list[str]:
         """Starts the instances; returns notes for the user."""
@@ -149,6 +148,11 @@ class AflRun:
         self.instances = afl.plan_instances(
             options.cores, afl.instance_prefix(options.name_prefix),
             cmplog_binary_used, options.secondaries_only, single)
+        self.names = {i.name for i in self.instances}
+        # A resumed instance reports its earlier executions too; the run's
+        # figures count from here.
+        self.baseline_execs = afl.files_sample(self.sync_dir, 0, 0, 0,
+                                               self.names).execs
         seeds = assemble_afl_seeds(layout, options.target, options.out)
         lib_options = layout.libfuzzer_options(options.target)
         env = afl.common_environment(options.seconds, options.bind_cpus,
@@ -185,8 +189,9 @@ class AflRun:
         return notes
 
     def sample(self, elapsed: float) -> Sample:
+        """This machine's instances: StatsD while they run, fuzzer_stats
+        before their first report and after they stop."""
         self.listener.poll()
-        ours = {i.name for i in self.instances}
         stats = []
         for instance in self.instances:
             live = self.listener.instance_stats(instance.name)
@@ -196,26 +201,22 @@ class AflRun:
                 if from_file is not None:
                     chosen.total_edges = from_file.total_edges
                 stats.append(chosen)
-        for folder in afl.instance_dirs(self.sync_dir):
-            if folder.name not in ours:  # another machine's instance
-                other = afl.instance_stats_from_file(folder)
-                if other is not None:
-                    stats.append(other)
         alive = sum(p.running() for p in self.processes)
         sample = afl.combine(stats, elapsed, alive, len(self.processes))
         sample.execs = max(0, sample.execs - self.baseline_execs)
-        sample.crashes = max(sample.crashes, len(afl.crash_files(self.sync_dir)))
-        sample.hangs = max(sample.hangs, len(afl.hang_files(self.sync_dir)))
+        sample.crashes = max(sample.crashes,
+                             len(afl.crash_files(self.sync_dir, self.names)))
+        sample.hangs = max(sample.hangs,
+                           len(afl.hang_files(self.sync_dir, self.names)))
         return sample
 
     def final_sample(self, elapsed: float) -> Sample:
         # fuzzer_stats is complete once the instances have exited.
-        sample = afl.files_sample(self.sync_dir, elapsed, 0, len(self.processes))
+        sample = afl.files_sample(self.sync_dir, elapsed, 0,
+                                  len(self.processes), self.names)
         sample.execs = max(0, sample.execs - self.baseline_execs)
         live = self.sample(elapsed)
-        if sample.execs < live.execs:
-            return live
-        return sample
+        return live if sample.execs < live.execs else sample
 
     def close(self) -> None:
         self.listener.close()

@@ -147,7 +147,8 @@ def parser() -> argparse.ArgumentParser:
     smoke.add_argument("--out", type=Path,
                        help="where the runs go (default build/fuzz-smoke)")
     smoke.add_argument("--build", action="store_true",
-                       help="build the engines' presets first")
+                       help="build the engines' presets first (libfuzzer, "
+                            "afl, fuzz-tools)")
 
     replay = commands.add_parser(
         "replay", help="run inputs through the ASan replay build and key crashes",
@@ -256,10 +257,9 @@ def main(argv: list[str] | None = None) -> int:
                                  _finish_options(args, jobs=args.jobs))
             return 0
         if args.command == "smoke":
-            if args.build:
-                for engine in args.engine or ENGINES:
-                    if builds.build(layout, engine, args.target or None, 2) != 0:
-                        return 1
+            if args.build and builds.build_for_smoke(
+                    layout, args.engine or list(ENGINES), args.target or None) != 0:
+                return 1
             out = (args.out or layout.root / "build" / "fuzz-smoke").resolve()
             return smoke_module.smoke(layout, args.time,
                                       args.engine or list(ENGINES),

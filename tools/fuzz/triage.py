@@ -205,9 +205,13 @@ def parse_report(text: str, returncode: int | None, timed_out: bool) -> Report:
         return Report("finding", finding.group(1), first_stack(text), True)
     if timed_out:
         return Report("replay-timeout", None, [], True)
-    crashed = returncode not in (0, None) or "ERROR:" in text
-    if not crashed:
+    reported = "ERROR:" in text or "runtime error:" in text
+    if not reported and returncode in (0, None):
         return Report("not-reproducible", None, [], False)
+    if not reported and returncode > 0:
+        # An exit without a sanitizer report: the target gave up (exit())
+        # or the harness could not run the input.
+        return Report(f"exit-status-{returncode}", None, [], True)
     return Report(crash_kind(text), None, first_stack(text), True)
 
 
@@ -267,6 +271,9 @@ class Replay:
 
 def replay(binary: Path, path: Path, timeout: float = REPLAY_TIMEOUT_SECONDS,
            symbolize: bool = True) -> Replay:
+    """Runs one input (in a scratch directory, where libFuzzer may write
+    files) and parses the report."""
+    path = path.resolve()
     env = dict(os.environ)
     env.update(sanitizers.replay_environment(symbolize))
     with tempfile.TemporaryDirectory(prefix="wasmcache-replay-") as work:
