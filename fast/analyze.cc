@@ -77,10 +77,10 @@ bool CheckTag(const AnalysisContext& ctx, uint32_t code_size, Site& site,
   }
 }
 
-// Sites may share bytes only when they are the same data field holding the
-// same tag for the same mode; the instruction read to find a pool slot must
-// not be patched by any site.
-absl::Status CheckOverlaps(const AnalysisContext& ctx,
+// No two sites may share a byte (a second entry for the same field would
+// read the first one's relocated value as its tag); the instruction read to
+// find a pool slot must not be patched by any site.
+absl::Status CheckOverlaps(
                            std::vector<Site>& sites, uint64_t code_offset) {
   if (sites.empty()) return absl::OkStatus();
   // Sites come in pc order, which is field order on most targets: sort
@@ -134,11 +134,6 @@ absl::Status CheckOverlaps(const AnalysisContext& ctx,
   for (size_t i = 1; i < order.size(); ++i) {
     const Site& a = *order[i - 1];
     const Site& b = *order[i];
-    if (a.field_offset == b.field_offset && a.field_size == b.field_size &&
-        a.form == b.form && a.mode == b.mode && a.tag == b.tag &&
-        ctx.ops.is_data_form(a.form)) {
-      continue;
-    }
     if (uint64_t{b.field_offset} < uint64_t{a.field_offset} + a.field_size) {
       return RelocError(code_offset + b.field_offset,
                         absl::StrFormat("%s at pc 0x%x patches bytes of %s at "
@@ -202,7 +197,7 @@ absl::Status AnalyzeFunction(const AnalysisContext& ctx,
     sites.push_back(site);
   }
   WASMCACHE_RETURN_IF_ERROR(
-      CheckOverlaps(ctx, sites, fn.instructions_offset));
+      CheckOverlaps(sites, fn.instructions_offset));
   return CheckSafepointTable(fn.instructions, size, *fn.header, ctx.env.arch,
                              fn.instructions_offset);
 }

@@ -60,11 +60,6 @@ struct ArchOps {
                  RelocMode mode, uint32_t constant_pool_offset, Site* site,
                  const char** why);
 
-  // Whether the site's value is plain data (a pool slot or an immediate
-  // field of the whole value): two entries of the same mode, form and tag
-  // may then name the same bytes.
-  bool (*is_data_form)(uint8_t form);
-
   // Whether the form can hold `tag` on disk.
   bool (*tag_fits)(const Site& site, uint64_t tag);
   uint64_t (*read_tag)(const uint8_t* code, const Site& site);

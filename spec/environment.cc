@@ -2,11 +2,22 @@
 
 #include <algorithm>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "spec/v8_tables.h"
 
 namespace wasmcache {
+namespace {
+
+// Whether all values are distinct (a sorted copy: cheaper than a hash set
+// for the few hundred ids an environment holds, and checked on every load).
+template <class T>
+bool AllDistinct(const std::vector<T>& values) {
+  std::vector<T> sorted(values);
+  std::sort(sorted.begin(), sorted.end());
+  return std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
+}
+
+}  // namespace
 
 Environment DefaultEnvironment(Arch arch, const ModuleInfo& module) {
   Environment env;
@@ -46,17 +57,14 @@ absl::Status ValidateEnvironment(const Environment& env,
                                    env.code_pointer_handles.size(),
                                    module.num_declared_functions));
   }
-  absl::flat_hash_set<uint32_t> handles(env.code_pointer_handles.begin(),
-                                        env.code_pointer_handles.end());
-  if (handles.size() != env.code_pointer_handles.size()) {
+  if (!AllDistinct(env.code_pointer_handles)) {
     return invalid("code-pointer handles are not distinct");
   }
-  absl::flat_hash_set<uint32_t> builtins(env.far_slot_builtins.begin(),
-                                         env.far_slot_builtins.end());
-  if (builtins.size() != env.far_slot_builtins.size()) {
+  if (!AllDistinct(env.far_slot_builtins)) {
     return invalid("far-slot builtins are not distinct");
   }
-  if (!builtins.contains(env.lazy_compile_builtin)) {
+  if (std::find(env.far_slot_builtins.begin(), env.far_slot_builtins.end(),
+                env.lazy_compile_builtin) == env.far_slot_builtins.end()) {
     return invalid("the lazy-compile builtin has no far slot");
   }
   if (!env.external_reference_addresses.empty()) {
@@ -65,10 +73,7 @@ absl::Status ValidateEnvironment(const Environment& env,
       return invalid("external_reference_addresses must have one entry per "
                      "external reference");
     }
-    absl::flat_hash_set<uint64_t> distinct(
-        env.external_reference_addresses.begin(),
-        env.external_reference_addresses.end());
-    if (distinct.size() != env.external_reference_addresses.size()) {
+    if (!AllDistinct(env.external_reference_addresses)) {
       return invalid("external reference addresses are not distinct");
     }
   }
@@ -83,7 +88,8 @@ absl::Status ValidateEnvironment(const Environment& env,
       limit - uint64_t{env.num_external_references} * word) {
     return invalid("external-reference addresses overflow the word");
   }
-  if (env.builtin_entry_base > limit - uint64_t{builtins.size()} * 64) {
+  if (env.builtin_entry_base >
+      limit - uint64_t{env.far_slot_builtins.size()} * 64) {
     return invalid("builtin entry addresses overflow the word");
   }
   return absl::OkStatus();

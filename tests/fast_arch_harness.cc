@@ -136,12 +136,6 @@ std::optional<fast::Site> CompareLocate(const fast::ArchOps& ops,
   EXPECT_EQ(ref->pool_slot ? ref->instruction_size : 0u, site.reader_size)
       << where;
   EXPECT_EQ(site.pc, pc) << where;
-  // Data forms (which two entries may share) as the reference parser
-  // classes them.
-  const bool ref_data = ref->form == reference::SiteForm::kImm32 ||
-                        ref->form == reference::SiteForm::kAbsolute64 ||
-                        ref->form == reference::SiteForm::kX64Imm64Tag32;
-  EXPECT_EQ(ref_data, ops.is_data_form(site.form)) << where;
   EXPECT_EQ(site.mode, mode) << where;
   EXPECT_EQ(reference::ReadTag(ops.arch, code.data(), *ref),
             ops.read_tag(code.data(), site))

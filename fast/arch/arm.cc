@@ -84,8 +84,6 @@ bool Locate(const uint8_t* code, uint32_t code_size, uint32_t pc,
   return true;
 }
 
-bool IsDataForm(uint8_t) { return true; }
-
 bool TagFits(const Site&, uint64_t tag) { return Load::ValueFits(kArmLdrLiteral, tag); }
 
 uint64_t ReadTag(const uint8_t* code, const Site& site) {
@@ -162,7 +160,6 @@ const ArchOps kArmOps = {
     .arch = Arch::kArm,
     .mode_used = ModeUsed,
     .locate = Locate,
-    .is_data_form = IsDataForm,
     .tag_fits = TagFits,
     .read_tag = ReadTag,
     .write_tag = WriteTag,

@@ -114,8 +114,6 @@ bool Locate(const uint8_t* code, uint32_t code_size, uint32_t pc,
   return false;
 }
 
-bool IsDataForm(uint8_t form) { return !kArm64Forms[form].relative; }
-
 uint64_t LoadWord(const uint8_t* at, uint8_t bytes) {
   return bytes == 8 ? Load64(at, kLe) : Load32(at, kLe);
 }
@@ -222,7 +220,6 @@ const ArchOps kArm64Ops = {
     .arch = Arch::kArm64,
     .mode_used = ModeUsed,
     .locate = Locate,
-    .is_data_form = IsDataForm,
     .tag_fits = TagFits,
     .read_tag = ReadTag,
     .write_tag = WriteTag,

@@ -74,8 +74,6 @@ bool Locate(const uint8_t* code, uint32_t code_size, uint32_t pc,
   return true;
 }
 
-bool IsDataForm(uint8_t form) { return !kIa32Forms[form].relative; }
-
 bool TagFits(const Site&, uint64_t tag) { return Field::TagFits(tag); }
 
 uint64_t ReadTag(const uint8_t* code, const Site& site) {
@@ -165,7 +163,6 @@ const ArchOps kIa32Ops = {
     .arch = Arch::kIa32,
     .mode_used = ModeUsed,
     .locate = Locate,
-    .is_data_form = IsDataForm,
     .tag_fits = TagFits,
     .read_tag = ReadTag,
     .write_tag = WriteTag,

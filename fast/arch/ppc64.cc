@@ -153,8 +153,6 @@ bool Locate(const uint8_t* code, uint32_t code_size, uint32_t pc,
                            "register");
 }
 
-bool IsDataForm(uint8_t form) { return form == kPpc64Data64; }
-
 // The site's address (site 0 for a tag) or tag of `reach`, from and to
 // the words of the site's layout.
 uint64_t Read(const uint8_t* code, const Site& site, const Ppc64Reach& reach,
@@ -308,7 +306,6 @@ const ArchOps kPpc64Ops = {
     .arch = Arch::kPpc64,
     .mode_used = ModeUsed,
     .locate = Locate,
-    .is_data_form = IsDataForm,
     .tag_fits = TagFits,
     .read_tag = ReadTag,
     .write_tag = WriteTag,

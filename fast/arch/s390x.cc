@@ -99,8 +99,6 @@ bool Locate(const uint8_t* code, uint32_t code_size, uint32_t pc,
   return true;
 }
 
-bool IsDataForm(uint8_t form) { return form == kS390xData64; }
-
 // The site's address (site 0 for a tag) or tag of `reach`, from and to
 // the immediates of the site's layout.
 uint64_t Read(const uint8_t* code, const Site& site, const S390xReach& reach,
@@ -230,7 +228,6 @@ const ArchOps kS390xOps = {
     .arch = Arch::kS390x,
     .mode_used = ModeUsed,
     .locate = Locate,
-    .is_data_form = IsDataForm,
     .tag_fits = TagFits,
     .read_tag = ReadTag,
     .write_tag = WriteTag,

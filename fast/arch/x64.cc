@@ -68,8 +68,6 @@ bool Locate(const uint8_t*, uint32_t code_size, uint32_t pc, RelocMode mode,
   return true;
 }
 
-bool IsDataForm(uint8_t form) { return form != kX64Rel32; }
-
 bool TagFits(const Site& site, uint64_t tag) {
   return Field::TagFits(kX64Forms[site.form], tag);
 }
@@ -156,7 +154,6 @@ const ArchOps kX64Ops = {
     .arch = Arch::kX64,
     .mode_used = ModeUsed,
     .locate = Locate,
-    .is_data_form = IsDataForm,
     .tag_fits = TagFits,
     .read_tag = ReadTag,
     .write_tag = WriteTag,

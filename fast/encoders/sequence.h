@@ -380,8 +380,6 @@ struct SeqSites {
     return false;
   }
 
-  static bool IsDataForm(uint8_t form) { return T.forms[form].is_data(); }
-
   // The summed fields, or the datum.
   static uint64_t Raw(const uint8_t* code, const Site& site) {
     const SeqForm& form = FormOf(site);
@@ -437,7 +435,6 @@ struct SeqSites {
     return {.arch = arch,
             .mode_used = ModeUsed,
             .locate = Locate,
-            .is_data_form = IsDataForm,
             .tag_fits = TagFits,
             .read_tag = ReadTag,
             .write_tag = WriteTag,
