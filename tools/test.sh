@@ -2,7 +2,8 @@
 # test.sh — installs what is missing, builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer (preset debug-asan-ubsan, warnings as errors),
 # builds the large real-world fixtures, runs the whole test suite and the
-# proofs of the relocation encoders (re-checked with cvc5), then runs
+# proofs of the relocation encoders (re-checked with cvc5), runs every fuzz
+# target for a minute under each engine, then runs
 # the concurrent suites again under ThreadSanitizer (preset tsan), and the
 # W^X suites with memory protection keys in a QEMU guest, and the suites on
 # big-endian and 32-bit hosts under qemu-user.
@@ -32,6 +33,17 @@ build/debug-asan-ubsan/wasmcache equiv --seeds 0 --mutants 8 build/fixtures-larg
 # refuted, and every obligation re-checked with cvc5 (proofs/README.md).
 build/debug-asan-ubsan/wasmcache prove --smt2-dir build/smt2 --recheck cvc5
 
+# Fuzzing: every target of fuzz/ for 60 seconds under libFuzzer and under
+# AFL++ (their builds: presets libfuzzer, afl, afl-cmplog, fuzz-tools),
+# failing on any crash or difference. (ctest above already replayed every
+# seed and corpus/regressions through each target under ASan and UBSan.)
+tools/wasmcache-fuzz smoke --build --time 60
+
+# V8 as a peer: a short load-gate campaign (every input `wasmcache verify`
+# accepts is loaded by Node 24.20's V8, which must not crash on it), and
+# the saved reproducers of past holes, all gated now.
+tools/wasmcache-fuzz v8gate --smoke
+tools/wasmcache-fuzz v8gate --replay
 # The concurrent code (code manager, ref counting, patching while code
 # runs) under ThreadSanitizer too.
 cmake --preset tsan

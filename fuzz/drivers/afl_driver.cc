@@ -4,7 +4,8 @@
 // to an exact-size heap buffer so that sanitizers see reads past its end.
 //
 // With file arguments it runs them once each and exits, like the replay
-// engine: reproducing a crash, and afl-cmin / afl-showmap with @@.
+// engine: reproducing a crash, and afl-cmin / afl-showmap / afl-tmin with
+// @@ (the fork server starts first, so those tools can drive it).
 
 #include <cstdint>
 #include <cstdio>
@@ -31,6 +32,7 @@ __AFL_FUZZ_INIT();
 
 int main(int argc, char** argv) {
   if (LLVMFuzzerInitialize != nullptr) LLVMFuzzerInitialize(&argc, &argv);
+  __AFL_INIT();
   if (argc > 1) {
     for (int i = 1; i < argc; ++i) {
       std::ifstream in(argv[i], std::ios::binary);
@@ -44,7 +46,6 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  __AFL_INIT();
   const unsigned char* buffer = __AFL_FUZZ_TESTCASE_BUF;
   while (__AFL_LOOP(100000)) {
     const size_t size = __AFL_FUZZ_TESTCASE_LEN;
