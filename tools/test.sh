@@ -42,8 +42,8 @@ tools/wasmcache-fuzz smoke --build --time 60
 # V8 as a peer: a short load-gate campaign (every input `wasmcache verify`
 # accepts is loaded by Node 24.20's V8, which must not crash on it), and
 # the saved reproducers of past holes, all gated now.
-tools/wasmcache-fuzz v8gate --smoke
-tools/wasmcache-fuzz v8gate --replay
+tools/wasmcache-fuzz v8gate --smoke --wasmcache build/debug-asan-ubsan/wasmcache
+tools/wasmcache-fuzz v8gate --replay --wasmcache build/debug-asan-ubsan/wasmcache
 # The concurrent code (code manager, ref counting, patching while code
 # runs) under ThreadSanitizer too.
 cmake --preset tsan
