@@ -7,7 +7,8 @@
 // with the semantics NativeDomain has on machine integers:
 //
 //   Add/Sub bvadd/bvsub   And/Or bvand/bvor   Shl/LShr/AShr bvshl/bvlshr/bvashr
-//   UDiv/URem bvudiv/bvurem (by a non-zero constant)   Eq =   Ult bvult
+//   MulC bvmul (by a constant)   UDiv/URem bvudiv/bvurem (by a non-zero
+//   constant)   Eq =   Ult bvult
 //   ZExt64/SExt64 zero_extend/sign_extend 32   Trunc32 extract 31..0
 //   Select ite   BoolAnd/BoolOr/Not and/or/not
 //
@@ -65,6 +66,9 @@ struct Z3Domain {
   static z3::expr Shl(const z3::expr& a, int n) { return z3::shl(a, n); }
   static z3::expr LShr(const z3::expr& a, int n) { return z3::lshr(a, n); }
   static z3::expr AShr(const z3::expr& a, int n) { return z3::ashr(a, n); }
+  static z3::expr MulC(const z3::expr& a, uint64_t c) {
+    return a * Context().bv_val(c, a.get_sort().bv_size());
+  }
   static z3::expr UDiv(const z3::expr& a, uint64_t c) {
     return z3::udiv(a, Context().bv_val(c, a.get_sort().bv_size()));
   }

@@ -79,15 +79,7 @@ struct SlotMap {
   }
 
  private:
-  static constexpr U64 Times(U64 v, uint64_t c) {
-    // Constant multiplication as shifts and adds (the domain has no
-    // multiply): c is a small table constant.
-    U64 sum = D::C64(0);
-    for (int bit = 0; bit < 64; ++bit) {
-      if ((c >> bit) & 1) sum = D::Add(sum, D::Shl(v, bit));
-    }
-    return sum;
-  }
+  static constexpr U64 Times(U64 v, uint64_t c) { return D::MulC(v, c); }
 };
 
 }  // namespace wasmcache

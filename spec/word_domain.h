@@ -7,7 +7,7 @@
 // proof is about the code that ships, not about a transcription of it.
 //
 // Semantics every domain must give: fixed-width two's complement words,
-// wrap-around Add/Sub, shifts by a constant in [0, width), Shl/LShr/AShr as
+// wrap-around Add/Sub and MulC (by a constant), shifts by a constant in [0, width), Shl/LShr/AShr as
 // in SMT-LIB's bvshl/bvlshr/bvashr, UDiv/URem by a non-zero constant as
 // bvudiv/bvurem, Ult unsigned. Select(c, a, b) is the only data-dependent
 // choice an encoder may make: the proofs check that both of its outcomes
@@ -54,6 +54,8 @@ struct NativeDomain {
     return static_cast<uint64_t>(static_cast<int64_t>(a) >> n);
   }
 
+  // Wrap-around multiplication by a constant.
+  static constexpr U64 MulC(U64 a, uint64_t c) { return a * c; }
   // Division and remainder by a non-zero constant.
   static constexpr U64 UDiv(U64 a, uint64_t c) { return a / c; }
   static constexpr U64 URem(U64 a, uint64_t c) { return a % c; }
