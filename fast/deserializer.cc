@@ -8,6 +8,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 
@@ -100,15 +101,21 @@ struct Record {
   uint32_t code = 0;  // index among TurboFan records
 };
 
+// A TurboFan record as the walk leaves it: where its parts are and where
+// its code goes. The header stays in the cache (CodeHeaderAt), so the walk
+// writes 40 bytes per function, not a copy of every header.
 struct CodeRecord {
+  uint64_t instructions_offset = 0;  // file offset; the header precedes it
+  uint64_t arena_offset = 0;         // in the module's metadata arena
+  uint64_t space_offset = 0;         // placement
+  uint32_t instructions_size = 0;
+  uint32_t metadata_size = 0;  // reloc info, parts 1..5 follow the code
   uint32_t declared = 0;
-  CodeHeader header;
-  uint64_t instructions_offset = 0;  // file offsets
-  uint64_t metadata_offset = 0;      // of reloc info, parts 1..5 follow
-  uint64_t metadata_size = 0;
-  uint64_t arena_offset = 0;  // in the module's metadata arena
-  uint32_t space = 0;         // placement
-  uint64_t space_offset = 0;
+  uint32_t space = 0;
+
+  uint64_t metadata_offset() const {
+    return instructions_offset + instructions_size;
+  }
 };
 
 struct Structure {
@@ -269,25 +276,11 @@ absl::Status ReadHeaders(absl::Span<const uint8_t> cache,
   return ReadModuleHeader(c, ctx, s.module_header, total_at);
 }
 
-// Reads one function record at `c` when nothing in it is wrong: the tag,
-// and for TurboFan code the header (CheckCodeHeader) and the parts' bounds.
-// Fills `tag` and, for TurboFan code, the header and offsets of `r`, and
-// advances `c` past the record; false (with `c` anywhere) otherwise. Both
-// the walk and the speculative walk accept records only through this.
-bool TryParseRecord(const ArchTraits& t, Cursor& c, uint8_t* tag,
-                    CodeRecord* r) {
-  if (c.remaining() == 0) return false;
-  *tag = c.U8();
-  if (*tag < static_cast<uint8_t>(FunctionTag::kLazy) ||
-      *tag > static_cast<uint8_t>(FunctionTag::kTurboFan)) {
-    return false;
-  }
-  if (*tag != static_cast<uint8_t>(FunctionTag::kTurboFan)) return true;
-  if (c.remaining() < kCodeHeaderSize - 1) return false;
-  CodeHeader& h = r->header;
-  const uint8_t* at = c.here();
+// The code header whose first field is at `at` (its bounds checked).
+CodeHeader ParseCodeHeader(const uint8_t* at, ByteOrder order) {
+  CodeHeader h;
   auto i32 = [&](int field) {
-    return static_cast<int32_t>(Load32(at + 4 * field, t.byte_order));
+    return static_cast<int32_t>(Load32(at + 4 * field, order));
   };
   h.constant_pool_offset = i32(0);
   h.safepoint_table_offset = i32(1);
@@ -300,6 +293,33 @@ bool TryParseRecord(const ArchTraits& t, Cursor& c, uint8_t* tag,
   for (int p = 0; p < kNumCodeParts; ++p) h.*kCodePartSizes[p] = i32(8 + p);
   h.kind = static_cast<uint32_t>(i32(14));
   h.tier = at[60];
+  return h;
+}
+
+// The header of a record the walk accepted.
+CodeHeader CodeHeaderAt(absl::Span<const uint8_t> cache, const CodeRecord& r,
+                        ByteOrder order) {
+  return ParseCodeHeader(
+      cache.data() + r.instructions_offset - (kCodeHeaderSize - 1), order);
+}
+
+// Reads one function record at `c` when nothing in it is wrong: the tag,
+// and for TurboFan code the header (CheckCodeHeader) and the parts' bounds.
+// Fills `tag` and, for TurboFan code, `h` and the offsets and sizes of `r`,
+// and advances `c` past the record; false (with `c` anywhere) otherwise.
+// The walk accepts records only through this.
+bool TryParseRecord(const ArchTraits& t, Cursor& c, uint8_t* tag,
+                    CodeRecord* r, CodeHeader* header) {
+  if (c.remaining() == 0) return false;
+  *tag = c.U8();
+  if (*tag < static_cast<uint8_t>(FunctionTag::kLazy) ||
+      *tag > static_cast<uint8_t>(FunctionTag::kTurboFan)) {
+    return false;
+  }
+  if (*tag != static_cast<uint8_t>(FunctionTag::kTurboFan)) return true;
+  if (c.remaining() < kCodeHeaderSize - 1) return false;
+  CodeHeader& h = *header;
+  h = ParseCodeHeader(c.here(), t.byte_order);
   c.Skip(kCodeHeaderSize - 1);
   if (!CheckCodeHeader(h, 0, t).ok()) return false;
   uint64_t parts = 0;
@@ -308,9 +328,9 @@ bool TryParseRecord(const ArchTraits& t, Cursor& c, uint8_t* tag,
   }
   if (parts > c.remaining()) return false;
   r->instructions_offset = c.offset();
-  r->metadata_offset =
-      r->instructions_offset + static_cast<uint32_t>(h.instructions_size);
-  r->metadata_size = parts - static_cast<uint32_t>(h.instructions_size);
+  r->instructions_size = static_cast<uint32_t>(h.instructions_size);
+  r->metadata_size =
+      static_cast<uint32_t>(parts - static_cast<uint32_t>(h.instructions_size));
   c.Skip(parts);
   return true;
 }
@@ -345,15 +365,16 @@ absl::Status RecordError(const AnalysisContext& ctx, Cursor& c, uint32_t i) {
     return st;
   }
   CodeRecord r;
+  CodeHeader header;
   c.Seek(record_at);
   uint8_t ignored;
-  if (!TryParseRecord(t, c, &ignored, &r)) {
-    WASMCACHE_RETURN_IF_ERROR(CheckCodeHeader(r.header, header_at, t));
+  if (!TryParseRecord(t, c, &ignored, &r, &header)) {
+    WASMCACHE_RETURN_IF_ERROR(CheckCodeHeader(header, header_at, t));
   }
   // Name the part the input ends in.
   c.Seek(header_at + kCodeHeaderSize - 1);
   for (int p = 0; p < kNumCodeParts; ++p) {
-    const uint64_t size = static_cast<uint32_t>(r.header.*kCodePartSizes[p]);
+    const uint64_t size = static_cast<uint32_t>(header.*kCodePartSizes[p]);
     WASMCACHE_RETURN_IF_ERROR(c.Need(size, section::kCode, kCodePartNames[p]));
     c.Skip(size);
   }
@@ -394,7 +415,8 @@ void ReadRecords(const AnalysisContext& ctx, Structure& s, Cursor& c,
     const uint64_t record_at = c.offset();
     uint8_t tag = 0;
     CodeRecord parsed;
-    if (!TryParseRecord(t, c, &tag, &parsed)) {
+    CodeHeader header;
+    if (!TryParseRecord(t, c, &tag, &parsed, &header)) {
       c.Seek(record_at);
       fail(RecordError(ctx, c, i));
       return;
@@ -405,7 +427,7 @@ void ReadRecords(const AnalysisContext& ctx, Structure& s, Cursor& c,
     r.declared = i;
     r.arena_offset = s.metadata_bytes;
     s.metadata_bytes += r.metadata_size;
-    code_total += static_cast<uint32_t>(r.header.instructions_size);
+    code_total += r.instructions_size;
     s.records[i].code = static_cast<uint32_t>(s.codes.size() - 1);
     if (!on_code(r)) {
       s.stopped = true;
@@ -471,7 +493,7 @@ struct Batch {
 std::vector<Batch> MakeBatches(const Structure& s, size_t count, int threads) {
   uint64_t total = 0;
   for (size_t i = 0; i < count; ++i) {
-    total += static_cast<uint32_t>(s.codes[i].header.instructions_size);
+    total += s.codes[i].instructions_size;
   }
   // Enough batches to balance the threads, each with enough code to make
   // a task worth its scheduling.
@@ -481,7 +503,7 @@ std::vector<Batch> MakeBatches(const Structure& s, size_t count, int threads) {
   Batch b;
   uint64_t bytes = 0;
   for (size_t i = 0; i < count; ++i) {
-    bytes += static_cast<uint32_t>(s.codes[i].header.instructions_size);
+    bytes += s.codes[i].instructions_size;
     if (bytes >= target) {
       b.end = i + 1;
       batches.push_back(b);
@@ -521,10 +543,12 @@ class FirstError {
   std::atomic<size_t> first_{SIZE_MAX};
 };
 
-FunctionCode CodeOf(absl::Span<const uint8_t> cache, const CodeRecord& r) {
-  return {&r.header, cache.data() + r.instructions_offset,
-          cache.data() + r.metadata_offset, r.instructions_offset,
-          r.metadata_offset};
+// The parts of record `r`, whose header the caller holds in `header`.
+FunctionCode CodeOf(absl::Span<const uint8_t> cache, const CodeRecord& r,
+                    const CodeHeader& header) {
+  return {&header, cache.data() + r.instructions_offset,
+          cache.data() + r.metadata_offset(), r.instructions_offset,
+          r.metadata_offset()};
 }
 
 ThreadPool& PoolOf(const LoadOptions& options) {
@@ -549,8 +573,10 @@ absl::Status AnalyzeOnly(absl::Span<const uint8_t> cache,
         if (error.Skip(b)) return;
         std::vector<Site> sites;
         for (size_t i = batches[b].first; i < batches[b].end; ++i) {
+          const CodeHeader header =
+              CodeHeaderAt(cache, s.codes[i], ctx.traits.byte_order);
           absl::Status st =
-              AnalyzeFunction(ctx, CodeOf(cache, s.codes[i]), sites);
+              AnalyzeFunction(ctx, CodeOf(cache, s.codes[i], header), sites);
           if (!st.ok()) {
             error.Set(b, std::move(st));
             return;
@@ -597,7 +623,12 @@ class Loader {
   };
   TableLayout Tables(bool with_lazy) const;
   absl::Status Reserve(uint64_t size, CodeSpaceInfo& space);
-  absl::Status LoadFunction(const CodeRecord& r, std::vector<Site>& sites);
+  // Copies, checks and relocates TurboFan record `index` and makes its
+  // WasmCode (codes_[index]).
+  absl::Status LoadFunction(size_t index, std::vector<Site>& sites);
+  // The module's WasmCode array, for `count` codes (storage only: the
+  // loading threads construct the entries).
+  void AllocateCodes(size_t count);
   void WriteTables(CodeSpaceInfo& space);
   uint64_t FunctionTarget(uint32_t declared) const;
 
@@ -667,8 +698,7 @@ absl::Status Loader::Plan() {
 
   uint64_t estimate = 0;
   for (const CodeRecord& r : s_.codes) {
-    const uint64_t size = AlignUp(
-        static_cast<uint32_t>(r.header.instructions_size), t_.code_alignment);
+    const uint64_t size = AlignUp(r.instructions_size, t_.code_alignment);
     if (size > t_.max_code_space_size / 2) {
       return LimitError(
           section::kCodeSpace,
@@ -706,8 +736,7 @@ absl::Status Loader::Plan() {
   WASMCACHE_RETURN_IF_ERROR(open_space(size, true));
   uint64_t remaining = estimate;
   for (CodeRecord& r : s_.codes) {
-    const uint64_t bytes = AlignUp(
-        static_cast<uint32_t>(r.header.instructions_size), t_.code_alignment);
+    const uint64_t bytes = AlignUp(r.instructions_size, t_.code_alignment);
     if (m.spaces_.back().used + bytes > m.spaces_.back().size) {
       WASMCACHE_ASSIGN_OR_RETURN(
           uint64_t next, CodeManager::ReservationSize(ctx_.env.arch, remaining,
@@ -753,6 +782,11 @@ void Loader::WriteTables(CodeSpaceInfo& space) {
   const uint32_t builtins =
       static_cast<uint32_t>(ctx_.env.far_slot_builtins.size());
   const uint64_t base = space.start();
+  // Slot writers may read a slot before writing it. A read of a fresh page
+  // maps the shared zero page, and the write that follows then replaces
+  // it, flushing the TLB of every thread of the process: write the (still
+  // zero) tables first, so each page is faulted in once, writable.
+  std::memset(space.base, 0, Tables(space.has_lazy_table).end);
   for (uint32_t s = 0; s < builtins; ++s) {
     const uint64_t at = m.far_slot(space, s);
     ops.write_far_slot(space.base + (at - base), at, ctx_.env.BuiltinEntry(s));
@@ -777,29 +811,41 @@ void Loader::WriteTables(CodeSpaceInfo& space) {
                           ctx_.module.num_imported_functions + i, lazy_target);
     }
   }
-  for (uint32_t i = 0; i < n; ++i) {
-    const uint64_t target = FunctionTarget(i);
-    const uint64_t at = m.near_slot(space, i);
-    if (ops.write_near_slot(space.base + (at - base), at, target)) continue;
-    const uint64_t far = m.far_slot(space, builtins + i);
-    ops.write_far_slot(space.base + (far - base), far, target);
-    ops.write_near_slot(space.base + (at - base), at, far);
+  // Within a line, slots follow one another; each line starts where the
+  // slot map puts it (one division per line, not per slot).
+  const uint32_t per_line = SlotsPerLine(t_);
+  for (uint32_t first = 0; first < n; first += per_line) {
+    uint64_t at = m.near_slot(space, first);
+    const uint32_t end = std::min(n, first + per_line);
+    for (uint32_t i = first; i < end; ++i, at += t_.jump_table_slot_size) {
+      const uint64_t target = FunctionTarget(i);
+      if (ops.write_near_slot(space.base + (at - base), at, target)) continue;
+      const uint64_t far = m.far_slot(space, builtins + i);
+      ops.write_far_slot(space.base + (far - base), far, target);
+      ops.write_near_slot(space.base + (at - base), at, far);
+    }
   }
 }
 
-absl::Status Loader::LoadFunction(const CodeRecord& r,
-                                  std::vector<Site>& sites) {
-  const FunctionCode fn = CodeOf(cache_, r);
+absl::Status Loader::LoadFunction(size_t index, std::vector<Site>& sites) {
+  const CodeRecord& r = s_.codes.data()[index];
   NativeModule& m = *module_;
+  WasmCode& published = *new (&m.codes_[index]) WasmCode;
+  published.header_ = CodeHeaderAt(cache_, r, t_.byte_order);
+  const FunctionCode fn = CodeOf(cache_, r, published.header_);
   const CodeSpaceInfo& space = m.spaces_[r.space];
   uint8_t* const code = space.base + r.space_offset;
   const uint64_t address = space.start() + r.space_offset;
-  const uint32_t size = static_cast<uint32_t>(r.header.instructions_size);
+  const uint32_t size = r.instructions_size;
+  uint8_t* const metadata = m.metadata_.get() + r.arena_offset;
+  published.module_ = &m;
+  published.index_ = ctx_.module.num_imported_functions + r.declared;
+  published.instructions_ = code;
+  published.metadata_ = metadata;
   // Copy first: the checks then read bytes the copy brought into the cache
   // (a failed check discards the whole module).
   std::memcpy(code, fn.instructions, size);
-  std::memcpy(m.metadata_.get() + r.arena_offset, fn.reloc_info,
-              r.metadata_size);
+  std::memcpy(metadata, fn.reloc_info, r.metadata_size);
   WASMCACHE_RETURN_IF_ERROR(AnalyzeFunction(ctx_, fn, sites));
   const uint32_t imported = ctx_.module.num_imported_functions;
   const uint64_t near_table = space.start() + space.near_offset;
@@ -842,10 +888,16 @@ absl::Status Loader::LoadFunction(const CodeRecord& r,
   return absl::OkStatus();
 }
 
+void Loader::AllocateCodes(size_t count) {
+  module_->codes_.reset(static_cast<WasmCode*>(
+      ::operator new(std::max<size_t>(count, 1) * sizeof(WasmCode))));
+}
+
 absl::Status Loader::Load() {
   NativeModule& m = *module_;
   m.metadata_size_ = s_.metadata_bytes;
   m.metadata_.reset(new uint8_t[std::max<uint64_t>(s_.metadata_bytes, 1)]);
+  AllocateCodes(s_.codes.size());
   const int threads = ThreadsOf(options_);
   const std::vector<Batch> batches = MakeBatches(s_, s_.codes.size(), threads);
   FirstError error(batches.size());
@@ -861,7 +913,7 @@ absl::Status Loader::Load() {
         if (error.Skip(b)) return;
         std::vector<Site> sites;
         for (size_t i = batches[b].first; i < batches[b].end; ++i) {
-          absl::Status st = LoadFunction(s_.codes[i], sites);
+          absl::Status st = LoadFunction(i, sites);
           if (!st.ok()) {
             error.Set(b, std::move(st));
             return;
@@ -880,7 +932,8 @@ std::unique_ptr<NativeModule> Loader::Publish() {
   m.tiering_budgets_ = std::move(s_.budgets);
   m.function_states_.resize(n);
   m.code_of_declared_.assign(n, -1);
-  m.codes_.resize(s_.codes.size());
+  m.num_codes_ = s_.codes.size();
+  m.metadata_size_ = s_.metadata_bytes;
   for (uint32_t i = 0; i < n; ++i) {
     const Record& rec = s_.records[i];
     m.function_states_[i] = rec.tag == FunctionTag::kLazy ? FunctionState::kLazy
@@ -888,21 +941,20 @@ std::unique_ptr<NativeModule> Loader::Publish() {
                                 ? FunctionState::kEager
                                 : FunctionState::kTurboFan;
     if (rec.tag != FunctionTag::kTurboFan) continue;
-    const CodeRecord& r = s_.codes[rec.code];
-    WasmCode& code = m.codes_[rec.code];
-    code.module_ = &m;
-    code.index_ = ctx_.module.num_imported_functions + i;
-    code.header_ = r.header;
-    code.instructions_ = m.spaces_[r.space].base + r.space_offset;
-    code.metadata_ = m.metadata_.get() + r.arena_offset;
     m.code_of_declared_[i] = static_cast<int32_t>(rec.code);
-    m.generated_code_size_ += static_cast<uint32_t>(r.header.instructions_size);
+    m.generated_code_size_ += s_.codes[rec.code].instructions_size;
   }
-  m.by_address_.reserve(m.codes_.size());
-  for (uint32_t c = 0; c < m.codes_.size(); ++c) {
-    m.by_address_.emplace_back(m.codes_[c].instruction_start(), c);
+  // Code is placed in file order, space after space: codes_ is in address
+  // order unless a later space lies below an earlier one.
+  bool ordered = true;
+  for (size_t i = 1; i < m.spaces_.size(); ++i) {
+    ordered = ordered && m.spaces_[i - 1].start() < m.spaces_[i].start();
   }
-  if (!std::is_sorted(m.by_address_.begin(), m.by_address_.end())) {
+  if (!ordered) {
+    m.by_address_.reserve(m.num_codes_);
+    for (uint32_t c = 0; c < m.num_codes_; ++c) {
+      m.by_address_.emplace_back(m.codes_[c].instruction_start(), c);
+    }
     std::sort(m.by_address_.begin(), m.by_address_.end());
   }
   // Write access ends here: the code becomes read-execute, the rest of each
@@ -949,9 +1001,11 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
   space.has_lazy_table = true;
   space.used = tables.end;
   m.spaces_.push_back(space);
-  // The parts other than the instructions are a subset of the cache.
-  m.metadata_size_ = cache_.size();
+  // The parts other than the instructions are a subset of the cache (only
+  // the pages written are ever resident).
   m.metadata_.reset(new uint8_t[std::max<size_t>(cache_.size(), 1)]);
+  // At most one code per function (pages past the last are never touched).
+  AllocateCodes(n);
 
   const int threads = ThreadsOf(options_);
   const uint64_t target =
@@ -976,8 +1030,7 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
   };
   auto walk = [&] {
     ReadRecords(ctx_, s_, c, total_at, [&](CodeRecord& r) {
-      const uint64_t bytes = AlignUp(
-          static_cast<uint32_t>(r.header.instructions_size), t_.code_alignment);
+      const uint64_t bytes = AlignUp(r.instructions_size, t_.code_alignment);
       if (placed.used + bytes > tables.end + worst) {
         overflow = true;  // the header's total was wrong: walk no further
         return false;
@@ -1020,7 +1073,7 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
       if (error.Skip(b)) continue;
       const size_t first = b == 0 ? 0 : batch_end[b - 1];
       for (size_t i = first; i < batch_end[b]; ++i) {
-        absl::Status st = LoadFunction(s_.codes.data()[i], sites);
+        absl::Status st = LoadFunction(i, sites);
         if (!st.ok()) {
           error.Set(b, std::move(st));
           break;
@@ -1063,8 +1116,8 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
   if (!s_.error.ok()) return uncommitted(s_.error);
   if (!code_error.ok()) return uncommitted(code_error);
   for (const CodeRecord& r : s_.codes) {
-    if (AlignUp(static_cast<uint32_t>(r.header.instructions_size),
-                t_.code_alignment) > t_.max_code_space_size / 2) {
+    if (AlignUp(r.instructions_size, t_.code_alignment) >
+        t_.max_code_space_size / 2) {
       return uncommitted(LimitError(section::kCodeSpace,
                                     "a function's code is over half a code "
                                     "space",

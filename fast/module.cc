@@ -57,14 +57,25 @@ const CodeSpaceInfo* NativeModule::SpaceOf(uint64_t address) const {
 }
 
 const WasmCode* NativeModule::Lookup(uint64_t pc) const {
-  auto it = std::upper_bound(
-      by_address_.begin(), by_address_.end(), pc,
-      [](uint64_t p, const std::pair<uint64_t, uint32_t>& e) {
-        return p < e.first;
-      });
-  if (it == by_address_.begin()) return nullptr;
-  const WasmCode& code = codes_[(it - 1)->second];
-  return code.contains(pc) ? &code : nullptr;
+  const WasmCode* code = nullptr;
+  if (by_address_.empty()) {
+    const WasmCode* begin = codes_.get();
+    const WasmCode* it = std::upper_bound(
+        begin, begin + num_codes_, pc, [](uint64_t p, const WasmCode& c) {
+          return p < c.instruction_start();
+        });
+    if (it == begin) return nullptr;
+    code = it - 1;
+  } else {
+    auto it = std::upper_bound(
+        by_address_.begin(), by_address_.end(), pc,
+        [](uint64_t p, const std::pair<uint64_t, uint32_t>& e) {
+          return p < e.first;
+        });
+    if (it == by_address_.begin()) return nullptr;
+    code = &codes_[(it - 1)->second];
+  }
+  return code->contains(pc) ? code : nullptr;
 }
 
 uint64_t NativeModule::near_slot(const CodeSpaceInfo& space,
@@ -128,7 +139,8 @@ uint64_t NativeModule::committed_code_space() const {
 }
 
 uint64_t NativeModule::EstimateCurrentMemoryConsumption() const {
-  return sizeof(*this) + codes_.size() * sizeof(WasmCode) +
+  return sizeof(*this) + num_codes_ * sizeof(WasmCode) +
+         by_address_.size() * sizeof(by_address_[0]) +
          code_of_declared_.size() * sizeof(int32_t) +
          function_states_.size() * sizeof(FunctionState) +
          tiering_budgets_.size() * sizeof(uint32_t) + metadata_size_ +

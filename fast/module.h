@@ -29,6 +29,7 @@
 #include <optional>
 #include <utility>
 #include <shared_mutex>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -47,7 +48,10 @@ class NativeModule;
 class CodeManager;
 
 // One function's published code. The variable parts other than the
-// instructions live in the module's metadata arena.
+// instructions live in the module's metadata arena. Only the deserializer
+// makes these, constructing each in place in the module's array from the
+// thread that loads the function (so that thread, not one sequential
+// pass, first touches the array's pages).
 class WasmCode {
  public:
   NativeModule* native_module() const { return module_; }
@@ -74,12 +78,13 @@ class WasmCode {
  private:
   friend class NativeModule;
   friend class Loader;
-  NativeModule* module_ = nullptr;
-  uint32_t index_ = 0;
+  NativeModule* module_;
+  uint32_t index_;
   CodeHeader header_;
-  uint8_t* instructions_ = nullptr;
-  const uint8_t* metadata_ = nullptr;  // parts 1..5, concatenated
+  uint8_t* instructions_;
+  const uint8_t* metadata_;  // parts 1..5, concatenated
 };
+static_assert(std::is_trivially_destructible_v<WasmCode>);
 
 struct CodeSpaceInfo {
   uint8_t* base = nullptr;
@@ -145,7 +150,7 @@ class NativeModule {
   uint64_t generated_code_size() const { return generated_code_size_; }
   uint64_t reserved_code_space() const;
   uint64_t committed_code_space() const;
-  size_t num_code() const { return codes_.size(); }
+  size_t num_code() const { return num_codes_; }
   // Metadata (tables, headers, parts) plus committed code.
   uint64_t EstimateCurrentMemoryConsumption() const;
 
@@ -158,9 +163,16 @@ class NativeModule {
   ModuleInfo module_;
   Environment env_;
   std::vector<CodeSpaceInfo> spaces_;
-  std::vector<WasmCode> codes_;               // in declared-function order
+  // Raw storage: entries [0, num_codes_) are constructed.
+  struct FreeCodes {
+    void operator()(WasmCode* codes) const { ::operator delete(codes); }
+  };
+  std::unique_ptr<WasmCode[], FreeCodes> codes_;  // in declared-function order
+  size_t num_codes_ = 0;
   std::vector<int32_t> code_of_declared_;     // index in codes_, or -1
-  // (instruction start, index in codes_), sorted by address.
+  // (instruction start, index in codes_), sorted by address; empty when
+  // codes_ itself is in address order (code placed in one space, or in
+  // spaces at increasing addresses).
   std::vector<std::pair<uint64_t, uint32_t>> by_address_;
   std::unique_ptr<uint8_t[]> metadata_;       // parts 1..5 of every code
   uint64_t metadata_size_ = 0;
