@@ -4,7 +4,9 @@
 //   wasmcache bench --arch A --wasm M.wasm C.cache [--runs N] [--json]
 //
 // Every figure is the median of N runs (default 7) after one warm-up run,
-// measured side by side on the same bytes in memory:
+// measured side by side on the same bytes in memory: the runs of the
+// figures compared with each other alternate (round k times each of them
+// once), so a slow spell of a shared machine falls on all of them alike.
 //   *_deserialize_ms  wire bytes and cache in memory -> published module:
 //                     module decoding, environment, checks, copy,
 //                     relocation, jump tables, publication (the module is
@@ -22,6 +24,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -114,21 +117,29 @@ double Median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-// Times `run` (which returns an object to destroy untimed) `runs` times
-// after one warm-up; aborts the bench on failure.
-template <class Run>
-double Time(int runs, Run run) {
-  std::vector<double> ms;
-  for (int i = 0; i <= runs; ++i) {
+// Times each of `runs_of` (functions returning an object to destroy
+// untimed) `runs` times after one warm-up round, alternating between them
+// round by round; returns their medians in order. The runs abort the
+// bench on failure.
+template <class... Run>
+std::array<double, sizeof...(Run)> TimeSideBySide(int runs, Run... run) {
+  constexpr size_t kCount = sizeof...(Run);
+  const std::array<std::function<double()>, kCount> timed = {[&run] {
     const auto start = std::chrono::steady_clock::now();
     auto result = run();
     const auto end = std::chrono::steady_clock::now();
-    if (i > 0) {
-      ms.push_back(std::chrono::duration<double, std::milli>(end - start)
-                       .count());
+    return std::chrono::duration<double, std::milli>(end - start).count();
+  }...};
+  std::array<std::vector<double>, kCount> ms;
+  for (int round = 0; round <= runs; ++round) {
+    for (size_t k = 0; k < kCount; ++k) {
+      const double t = timed[k]();
+      if (round > 0) ms[k].push_back(t);
     }
   }
-  return Median(ms);
+  std::array<double, kCount> medians;
+  for (size_t k = 0; k < kCount; ++k) medians[k] = Median(ms[k]);
+  return medians;
 }
 
 [[noreturn]] void Fail(const std::string& what, const absl::Status& status) {
@@ -232,14 +243,30 @@ int BenchMain(int argc, char** argv) {
     return std::move(*native);
   };
   const int threads = fast::DefaultPool().size();
-  const double fast_ms = Time(args.runs, [&] { return fast_load(0); });
-  const double fast1_ms = Time(args.runs, [&] { return fast_load(1); });
-  const double ref_ms = Time(args.runs, ref_load);
+  // The limit: as many bytes as the module's code, copied into fresh pages.
+  const uint64_t code_bytes = fast_load(0)->generated_code_size();
+  struct Mapping {
+    void* base;
+    size_t size;
+    ~Mapping() { munmap(base, size); }
+  };
+  auto copy_fresh = [&] {
+    const size_t size = std::max<size_t>(code_bytes, 1);
+    void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) Fail("mmap", absl::ResourceExhaustedError("mmap"));
+    std::memcpy(base, cache.data(), std::min<size_t>(size, cache.size()));
+    return std::make_unique<Mapping>(Mapping{base, size});
+  };
+  const auto [fast_ms, fast1_ms, copy_ms] = TimeSideBySide(
+      args.runs, [&] { return fast_load(0); }, [&] { return fast_load(1); },
+      copy_fresh);
+  // Apart: destroying a reference module frees far more memory than the
+  // others, and the runs after it would pay for that.
+  const auto [ref_ms] = TimeSideBySide(args.runs, ref_load);
 
   auto fast_module = fast_load(0);
   auto ref_module = ref_load();
-  const uint64_t code_bytes = fast_module->generated_code_size();
-  std::vector<uint8_t> check_fast, check_ref;
   auto fast_serialize = [&](int t) {
     fast::LoadOptions options;
     options.max_threads = t;
@@ -247,38 +274,23 @@ int BenchMain(int argc, char** argv) {
     if (!bytes.ok()) Fail("fast serialization", bytes.status());
     return std::move(*bytes);
   };
-  const double fast_ser_ms = Time(args.runs, [&] { return fast_serialize(0); });
-  const double fast_ser1_ms =
-      Time(args.runs, [&] { return fast_serialize(1); });
-  const double ref_ser_ms = Time(args.runs, [&] {
+  auto ref_serialize = [&] {
     auto bytes = reference::Serializer(*ref_module).Serialize();
     if (!bytes.ok()) Fail("reference serialization", bytes.status());
     return std::move(*bytes);
-  });
+  };
+  const auto [fast_ser_ms, fast_ser1_ms, ref_ser_ms] = TimeSideBySide(
+      args.runs, [&] { return fast_serialize(0); },
+      [&] { return fast_serialize(1); }, ref_serialize);
   // The two serializers must agree, or the timing compares different work.
   const fast::Bytes fast_bytes = fast_serialize(0);
-  const std::vector<uint8_t> ref_bytes =
-      *reference::Serializer(*ref_module).Serialize();
+  const std::vector<uint8_t> ref_bytes = ref_serialize();
   if (!std::equal(fast_bytes.begin(), fast_bytes.end(), ref_bytes.begin(),
                   ref_bytes.end())) {
     Fail("comparison", absl::InternalError("fast and reference serialized "
                                            "bytes differ"));
   }
 
-  // The limit: the same number of bytes copied into fresh pages.
-  struct Mapping {
-    void* base;
-    size_t size;
-    ~Mapping() { munmap(base, size); }
-  };
-  const double copy_ms = Time(args.runs, [&] {
-    const size_t size = std::max<size_t>(code_bytes, 1);
-    void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (base == MAP_FAILED) Fail("mmap", absl::ResourceExhaustedError("mmap"));
-    std::memcpy(base, cache.data(), std::min<size_t>(size, cache.size()));
-    return std::make_unique<Mapping>(Mapping{base, size});
-  });
   const std::optional<Peak> peak = MeasurePeak(args);
   if (!peak) Fail("peak memory", absl::InternalError("bench-peak failed"));
 
