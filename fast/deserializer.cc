@@ -561,19 +561,19 @@ FunctionCode CodeOf(absl::Span<const uint8_t> cache, const CodeRecord& r,
           r.metadata_offset()};
 }
 
-// Faults in the pages of [from, to) of `space` for writing, in one call:
-// the kernel then takes no trap per page. Only a hint (false if refused: a
-// kernel before 5.14 or an emulator); the first write faults a page in
-// anyway.
-bool PopulateForWriting(const CodeSpaceInfo& space, uint64_t from,
-                        uint64_t to) {
+// Faults in the pages holding bytes [from, to) after `base` for writing,
+// in one call: the kernel then takes no trap per page. Only a hint (false
+// if refused: a kernel before 5.14 or an emulator); the first write faults
+// a page in anyway. The contents of the pages do not change.
+bool PopulateForWriting(uint8_t* base, uint64_t from, uint64_t to) {
 #ifdef MADV_POPULATE_WRITE
-  from = from / PageSize() * PageSize();
-  to = AlignUp(to, PageSize());
-  return to <= from ||
-         madvise(space.base + from, to - from, MADV_POPULATE_WRITE) == 0;
+  const uintptr_t start = reinterpret_cast<uintptr_t>(base);
+  const uintptr_t lo = (start + from) / PageSize() * PageSize();
+  const uintptr_t hi = AlignUp(start + to, PageSize());
+  return to <= from || madvise(reinterpret_cast<void*>(lo), hi - lo,
+                               MADV_POPULATE_WRITE) == 0;
 #else
-  (void)space, (void)from, (void)to;
+  (void)base, (void)from, (void)to;
   return false;
 #endif
 }
@@ -814,7 +814,7 @@ void Loader::WriteTables(CodeSpaceInfo& space) {
   // it, flushing the TLB of every thread of the process: fault the tables'
   // pages in writable first (or write their zeros, if that is refused).
   const uint64_t tables_end = Tables(space.has_lazy_table).end;
-  if (!PopulateForWriting(space, 0, tables_end)) {
+  if (!PopulateForWriting(space.base, 0, tables_end)) {
     std::memset(space.base, 0, tables_end);
   }
   for (uint32_t s = 0; s < builtins; ++s) {
@@ -1095,14 +1095,18 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
       }
       if (error.Skip(b)) continue;
       const size_t first = b == 0 ? 0 : batch_end[b - 1];
-      // The pages the batch's code goes to, at once (measured on the
-      // 100,000-function load, runs alternating with and without: 3-8%
-      // less time, on one thread and on two).
-      // A batch is empty when the walk failed before any code.
+      // The pages the batch's code and metadata go to, at once (measured
+      // on the 100,000-function load, runs alternating with and without:
+      // 3-8% less time for the code's, 3-4% more for the metadata's, on
+      // one thread and on two). A batch is empty when the walk failed
+      // before any code.
       if (batch_end[b] > first) {
+        const CodeRecord& from = s_.codes.data()[first];
         const CodeRecord& last = s_.codes.data()[batch_end[b] - 1];
-        PopulateForWriting(placed, s_.codes.data()[first].space_offset,
+        PopulateForWriting(placed.base, from.space_offset,
                            last.space_offset + last.instructions_size);
+        PopulateForWriting(m.metadata_.get(), from.arena_offset,
+                           last.arena_offset + last.metadata_size);
       }
       for (size_t i = first; i < batch_end[b]; ++i) {
         absl::Status st = LoadFunction(i, sites);

@@ -4,7 +4,8 @@
 # builds the large real-world fixtures, runs the whole test suite and the
 # proofs of the relocation encoders (re-checked with cvc5), runs every fuzz
 # target for a minute under each engine, then runs
-# the concurrent suites again under ThreadSanitizer (preset tsan), and the
+# the concurrent suites and every suite's run against fast/ again under
+# ThreadSanitizer (preset tsan), and the
 # W^X suites with memory protection keys in a QEMU guest, and the suites on
 # big-endian and 32-bit hosts under qemu-user.
 #
@@ -45,10 +46,11 @@ tools/wasmcache-fuzz smoke --build --time 60
 tools/wasmcache-fuzz v8gate --smoke --wasmcache build/debug-asan-ubsan/wasmcache
 tools/wasmcache-fuzz v8gate --replay --wasmcache build/debug-asan-ubsan/wasmcache
 # The concurrent code (code manager, ref counting, patching while code
-# runs) under ThreadSanitizer too.
+# runs, and every suite run against the parallel fast/ implementation)
+# under ThreadSanitizer too.
 cmake --preset tsan
 cmake --build build/tsan -j"$(nproc)"
-ctest --preset tsan -j"$(nproc)" -R 'Concurrency|CodeManager|RefScope|Executable'
+ctest --preset tsan -j"$(nproc)" -R 'Concurrency|CodeManager|RefScope|Executable|\.fast'
 
 # The protection-key path of W^X, on an emulated CPU that has keys (QEMU
 # system emulation boots Debian's kernel; this machine's CPU has none).
