@@ -241,17 +241,20 @@ absl::StatusOr<SafepointTable> SafepointTable::Parse(
   for (int32_t i = 0; i < length; ++i) {
     SafepointEntry& e = table.entries_[i];
     const EntryOffsets at = offsets_of(i);
-    e.pc = ReadLittle(&instructions[at.pc], config.pc_width);
+    // Fields are read through data() + offset: a field of width 0 may
+    // start one past the last byte (a table without register bytes at the
+    // very end of the instructions), where indexing would be out of range.
+    const uint8_t* bytes = instructions.data();
+    e.pc = ReadLittle(bytes + at.pc, config.pc_width);
     uint64_t next = at.pc + config.pc_width;
     if (config.has_deopt_data) {
-      raw_deopt[i] =
-          ReadLittle(&instructions[at.deopt_index], config.deopt_index_width);
-      raw_trampoline[i] =
-          ReadLittle(&instructions[at.trampoline], config.pc_width);
+      raw_deopt[i] = ReadLittle(bytes + at.deopt_index,
+                                config.deopt_index_width);
+      raw_trampoline[i] = ReadLittle(bytes + at.trampoline, config.pc_width);
       next = at.trampoline + config.pc_width;
     }
     e.tagged_registers =
-        ReadLittle(&instructions[next], config.tagged_registers_width);
+        ReadLittle(bytes + next, config.tagged_registers_width);
     e.tagged_slots = instructions.subspan(
         bitmaps_at + uint64_t{config.tagged_slot_bytes} * i,
         config.tagged_slot_bytes);
