@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
@@ -65,6 +67,24 @@ NativeModule::NativeModule(CodeManager* manager, ModuleInfo module,
 NativeModule::~NativeModule() {
   manager_->FreeNativeModule(this);
   Lock lock(mutex_);
+  // The code table holds one reference to each installed code; any other
+  // is a WasmCodeRefScope's, which would touch the freed code when it
+  // closes. A module must outlive the scopes that hold its code: stop here
+  // rather than leave a scope with dangling code.
+  for (const auto& [start, code] : owned_code_) {
+    const uint32_t declared = code->index() - module_.num_imported_functions;
+    const int table_refs =
+        declared < code_table_.size() && code_table_[declared] == code.get();
+    if (code->ref_count() > table_refs) {
+      std::fprintf(stderr,
+                   "wasmcache: NativeModule destroyed while a "
+                   "WasmCodeRefScope still holds the code of function %u "
+                   "(%d references); a module must outlive the scopes "
+                   "holding its code\n",
+                   code->index(), code->ref_count() - table_refs);
+      std::abort();
+    }
+  }
   owned_code_.clear();
   spaces_.clear();
 }

@@ -13,6 +13,10 @@
 // lock under which a lookup references code it found by pc: so a lookup
 // either references the code before the count can reach zero, or finds it
 // gone.
+//
+// A module must outlive every scope holding its code: destroying a
+// NativeModule while a scope still references its code aborts with a
+// message (the scope would otherwise drop references on freed code).
 
 #ifndef WASMCACHE_REFERENCE_WASM_CODE_H_
 #define WASMCACHE_REFERENCE_WASM_CODE_H_

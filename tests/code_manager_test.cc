@@ -2121,6 +2121,42 @@ TEST(CodeManagerRefCountTest, NestedScopesOnOneThreadReleaseInOrder) {
   EXPECT_EQ(native_module->freed_code_size(), 1200u);
 }
 
+// Contract: a module must outlive the scopes holding its code. Destroying
+// it earlier aborts with a message instead of leaving the scope to drop
+// references on freed code; destroying it after the scope closed, or while
+// no scope holds its code, is fine.
+TEST(CodeManagerRefCountDeathTest, DestroyingAModuleWhileAScopeHoldsItsCodeAborts) {
+  WASMCACHE_REFERENCE_ONLY(
+      "reference counts are the reference's; fast code "
+      "lives as long as its module");
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        CodeManager manager;
+        auto native_module = NewHandModule(manager, Arch::kX64, 2, 64 * kKiB);
+        CodeMaker maker(*native_module);
+        const std::vector<WasmCode*> codes =
+            AddAndPublish(*native_module, maker, {TurboFan(0, 300)});
+        WasmCodeRefScope scope;
+        native_module->GetCode(0);  // held by the scope
+        native_module.reset();
+      },
+      "NativeModule destroyed while a WasmCodeRefScope still holds the code "
+      "of function");
+  CodeManager manager;
+  auto native_module = NewHandModule(manager, Arch::kX64, 2, 64 * kKiB);
+  ASSERT_NE(native_module, nullptr);
+  CodeMaker maker(*native_module);
+  ASSERT_EQ(AddAndPublish(*native_module, maker, {TurboFan(0, 300)}).size(),
+            1u);
+  {
+    WasmCodeRefScope scope;
+    EXPECT_NE(native_module->GetCode(0), nullptr);
+  }
+  native_module.reset();  // the scope has closed: no abort
+  EXPECT_EQ(manager.committed_bytes(), 0u);
+}
+
 // ============================================================================
 // Publishing
 // ============================================================================
