@@ -50,7 +50,8 @@
 #   peak RSS <= (cache bytes + code bytes) x 1.1       (every input)
 # Printed without a target: fast versus reference deserialize, and peak RSS
 # less the process's baseline (baseline_rss_bytes, if reported) against the
-# same memory budget.
+# same memory budget, and what the load itself adds (peak RSS less the RSS
+# with both input files read, inputs_rss_bytes) against the code bytes.
 #
 # It is a report: the exit code is 0 whatever the verdicts, 1 when a
 # command fails (a V8 run, wasmcache bench, bad JSON), 2 on misuse. The
@@ -238,6 +239,10 @@ for k, (wasm, cache) in enumerate(inputs):
         ("(peak - baseline RSS) / ((cache + code) x 1.1)",
          ratio(rss - g("baseline_rss_bytes"), budget) if number(rss) and g("baseline_rss_bytes") is not None
          else None, "", "", None, True),
+        ("(peak - RSS with inputs read) / code",
+         ratio(rss - g("inputs_rss_bytes"), code_bytes)
+         if number(rss) and number(g("inputs_rss_bytes")) else None,
+         "", "", None, True),
     ]
     verdicts = []
     for label, value, unit, target, ok, applies in checks:
