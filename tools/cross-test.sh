@@ -39,9 +39,10 @@
 # is prefixed with the emulator (tests/CMakeLists.txt).
 #
 # Left out under emulation: the v8_accepts_* tests (node and V8's binaries
-# of the host), and "threadsafe" death tests (CodeManagerLimitDeathTest
-# re-executes the test binary, which the host kernel runs only when qemu is
-# registered in binfmt_misc; they run when it is).
+# of the host), and the "threadsafe" death tests (CodeManagerLimitDeathTest
+# and CodeManagerRefCountDeathTest re-execute the test binary, which the
+# host kernel runs only when qemu is registered in binfmt_misc; they run
+# when it is).
 #
 # The loader and libc of a run come from one glibc build: qemu runs with
 # -L / where multiarch has the target's libc6 (tools/cross/common.cmake).
@@ -287,7 +288,7 @@ run_arch() {
   # "threadsafe" death tests re-execute the test binary: the host kernel
   # runs a target binary only with qemu registered in binfmt_misc.
   if ! grep -qs '^enabled' "/proc/sys/fs/binfmt_misc/qemu-$(qemu_of "$arch" | sed 's/^qemu-//; s/-static$//')"; then
-    exclude="${exclude:+$exclude|}^CodeManagerLimitDeathTest\\."
+    exclude="${exclude:+$exclude|}(CodeManagerLimit|CodeManagerRefCount)DeathTest\\."
   fi
   [[ -n "$TARGETS" ]] && exclude="${exclude:+$exclude|}_NOT_BUILT\$"
   [[ -n "$TESTS" ]] && ctest_args+=(-R "$TESTS")
