@@ -71,6 +71,9 @@ class WireReader {
   }
 
   absl::StatusOr<uint32_t> U32(std::string_view what) {
+    // One byte below 0x80 is the whole LEB128 (the common case: type
+    // indices of the function section, one per function).
+    if (offset_ < end_ && wire_[offset_] < 0x80) return wire_[offset_++];
     WASMCACHE_ASSIGN_OR_RETURN(const uint64_t value, Leb(what, 32, false));
     return static_cast<uint32_t>(value);
   }
