@@ -1,5 +1,4 @@
-// common.cjs — helpers shared by serialize.cjs, serialize-tiered.cjs and
-// load.cjs.
+// common.cjs — helpers shared by the scripts in tools/v8.
 'use strict';
 const fs = require('fs');
 
@@ -40,6 +39,59 @@ function requireFlags(script, expected = REQUIRED_FLAGS) {
     }
     process.exit(2);
   }
+}
+
+// The flag set named by a --flags option (null: the default set), which
+// must hold --allow-natives-syntax, checked against node's own flags
+// (requireFlags). Misuse goes to usage(message).
+function flagsOption(script, text, usage) {
+  let flags = REQUIRED_FLAGS;
+  if (text !== null) {
+    try {
+      flags = parseFlagSet(text);
+    } catch (e) {
+      usage(`bad --flags: ${e.message}`);
+    }
+    if (!flags.includes('--allow-natives-syntax')) {
+      usage('--flags: the set must include --allow-natives-syntax');
+    }
+  }
+  requireFlags(script, flags);
+  return flags;
+}
+
+// Parses a command line: `switches` maps an option to the key set true by
+// it; `values` maps an option taking one argument to { key, what, parse? }
+// (parse may reject by returning undefined); the other arguments are
+// positional and must be exactly as many as the `positional` keys. Options
+// start false or null (or a value's `initial`). Misuse goes to
+// usage(message).
+function parseCommandLine(argv, { switches = {}, values = {}, positional }, usage) {
+  const options = {};
+  for (const key of Object.values(switches)) options[key] = false;
+  for (const v of Object.values(values)) options[v.key] = v.initial ?? null;
+  const rest = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (Object.hasOwn(switches, arg)) {
+      options[switches[arg]] = true;
+    } else if (Object.hasOwn(values, arg)) {
+      const v = values[arg];
+      if (i + 1 >= argv.length) usage(`${arg} needs ${v.what}`);
+      const value = v.parse ? v.parse(argv[++i]) : argv[++i];
+      if (value === undefined) usage(`bad ${arg}`);
+      options[v.key] = value;
+    } else if (arg.startsWith('--')) {
+      usage(`unknown option ${arg}`);
+    } else {
+      rest.push(arg);
+    }
+  }
+  if (rest.length !== positional.length) {
+    usage(`expected ${positional.length} arguments, got ${rest.length}`);
+  }
+  positional.forEach((key, i) => { options[key] = rest[i]; });
+  return options;
 }
 
 // Call arguments in call specs: JSON numbers pass as Numbers; strings
@@ -105,6 +157,6 @@ function headerWords(bytes) {
 }
 
 module.exports = {
-  REQUIRED_FLAGS, parseFlagSet, requireFlags, headerWords,
+  REQUIRED_FLAGS, parseFlagSet, requireFlags, flagsOption, parseCommandLine, headerWords,
   toArgument, formatValue, makeImports, callExport,
 };

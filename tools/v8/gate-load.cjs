@@ -54,7 +54,7 @@
 // not be collected. A crash of V8 is whatever the process dies of.
 'use strict';
 const fs = require('fs');
-const { REQUIRED_FLAGS, parseFlagSet, requireFlags } = require('./common.cjs');
+const { flagsOption, parseCommandLine } = require('./common.cjs');
 
 function usage(message) {
   if (message) console.error(`gate-load.cjs: ${message}`);
@@ -64,26 +64,17 @@ function usage(message) {
 }
 
 function parseArgs(argv) {
-  const options = { flags: null, control: false, gcRounds: 8, list: null, results: null };
-  const positional = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--control') {
-      options.control = true;
-    } else if (argv[i] === '--flags') {
-      if (i + 1 >= argv.length) usage('--flags needs FLAGS or @file');
-      options.flags = argv[++i];
-    } else if (argv[i] === '--gc-rounds') {
-      options.gcRounds = Number(argv[++i]);
-      if (!Number.isInteger(options.gcRounds) || options.gcRounds < 1) usage('bad --gc-rounds');
-    } else if (argv[i].startsWith('--')) {
-      usage(`unknown option ${argv[i]}`);
-    } else {
-      positional.push(argv[i]);
-    }
-  }
-  if (positional.length !== 2) usage('need LIST.jsonl and RESULTS.jsonl');
-  [options.list, options.results] = positional;
-  return options;
+  return parseCommandLine(argv, {
+    switches: { '--control': 'control' },
+    values: {
+      '--flags': { key: 'flags', what: 'FLAGS or @file' },
+      '--gc-rounds': {
+        key: 'gcRounds', what: 'N', initial: 8,
+        parse: (text) => (/^[1-9][0-9]*$/.test(text) ? Number(text) : undefined),
+      },
+    },
+    positional: ['list', 'results'],
+  }, usage);
 }
 
 function readList(path) {
@@ -211,15 +202,7 @@ async function runControl(loader, items, write, gcRounds) {
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
-  let flags = REQUIRED_FLAGS;
-  if (options.flags !== null) {
-    try {
-      flags = parseFlagSet(options.flags);
-    } catch (e) {
-      usage(`bad --flags: ${e.message}`);
-    }
-  }
-  requireFlags('gate-load.cjs', flags);
+  flagsOption('gate-load.cjs', options.flags, usage);
   let items;
   try {
     items = readList(options.list);

@@ -55,7 +55,7 @@
 'use strict';
 const fs = require('fs');
 const {
-  REQUIRED_FLAGS, parseFlagSet, requireFlags, makeImports, callExport,
+  flagsOption, parseCommandLine, makeImports, callExport,
 } = require('./common.cjs');
 
 function usage(message) {
@@ -67,26 +67,14 @@ function usage(message) {
 }
 
 function parseArgs(argv) {
-  const options = { wasm: null, cache: null, spec: null, compileInstead: false, flags: null };
-  const positional = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--compile-instead') {
-      options.compileInstead = true;
-    } else if (argv[i] === '--call') {
-      if (i + 1 >= argv.length) usage('--call needs a SPEC');
-      options.spec = argv[++i];
-    } else if (argv[i] === '--flags') {
-      if (i + 1 >= argv.length) usage('--flags needs FLAGS or @file');
-      options.flags = argv[++i];
-    } else if (argv[i].startsWith('--')) {
-      usage(`unknown option ${argv[i]}`);
-    } else {
-      positional.push(argv[i]);
-    }
-  }
-  if (positional.length !== 2) usage('need module.wasm and cache');
-  [options.wasm, options.cache] = positional;
-  return options;
+  return parseCommandLine(argv, {
+    switches: { '--compile-instead': 'compileInstead' },
+    values: {
+      '--call': { key: 'spec', what: 'a SPEC' },
+      '--flags': { key: 'flags', what: 'FLAGS or @file' },
+    },
+    positional: ['wasm', 'cache'],
+  }, usage);
 }
 
 function parseSpec(text) {
@@ -111,18 +99,7 @@ function runCalls(module, spec) {
 
 function main() {
   const options = parseArgs(process.argv.slice(2));
-  let flags = REQUIRED_FLAGS;
-  if (options.flags !== null) {
-    try {
-      flags = parseFlagSet(options.flags);
-    } catch (e) {
-      usage(`bad --flags: ${e.message}`);
-    }
-    if (!flags.includes('--allow-natives-syntax')) {
-      usage('--flags: the set must include --allow-natives-syntax');
-    }
-  }
-  requireFlags('load.cjs', flags);
+  flagsOption('load.cjs', options.flags, usage);
   const spec = options.spec === null ? null : parseSpec(options.spec);
   let wire;
   let cache = null;
