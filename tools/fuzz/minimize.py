@@ -52,6 +52,15 @@ def gather_unique(files: list[Path], folder: Path) -> int:
     return len(seen)
 
 
+def _run_logged(command: list[str], env: dict, log: Path) -> int:
+    """Runs `command`, its output (after the command line) into `log`."""
+    with open(log, "w") as handle:
+        handle.write(" ".join(command) + "\n")
+        handle.flush()
+        return subprocess.call(command, env=env, stdout=handle,
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
 def minimize_afl(layout: Layout, target: str, out: Path, sync_dir: Path,
                  log: Path) -> tuple[int, int]:
     """Returns (inputs before, inputs after)."""
@@ -72,11 +81,7 @@ def minimize_afl(layout: Layout, target: str, out: Path, sync_dir: Path,
     timeout = afl.timeout_ms(layout.libfuzzer_options(target))
     command = ["afl-cmin", "-i", str(staging), "-o", str(result), "-m", "none",
                "-t", str(timeout * 2), "--", str(binary)]
-    with open(log, "w") as handle:
-        handle.write(" ".join(command) + "\n")
-        handle.flush()
-        code = subprocess.call(command, env=env, stdout=handle,
-                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    code = _run_logged(command, env, log)
     shutil.rmtree(staging, ignore_errors=True)
     if code != 0 or _count(result) == 0:
         raise RuntimeError(f"afl-cmin failed (status {code}), see {log}")
@@ -102,11 +107,7 @@ def minimize_libfuzzer(layout: Layout, target: str, out: Path,
     env = dict(os.environ)
     env.update(sanitizers.libfuzzer_environment())
     env["TMPDIR"] = str(tmp)
-    with open(log, "w") as handle:
-        handle.write(" ".join(command) + "\n")
-        handle.flush()
-        code = subprocess.call(command, env=env, stdout=handle,
-                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    code = _run_logged(command, env, log)
     shutil.rmtree(tmp, ignore_errors=True)
     if code != 0:
         raise RuntimeError(f"libFuzzer -merge=1 failed (status {code}), see {log}")
