@@ -925,7 +925,6 @@ void Loader::AllocateCodes(size_t count) {
 
 absl::Status Loader::Load() {
   NativeModule& m = *module_;
-  m.metadata_size_ = s_.metadata_bytes;
   m.metadata_.reset(new uint8_t[std::max<uint64_t>(s_.metadata_bytes, 1)]);
   AllocateCodes(s_.codes.size());
   const int threads = ThreadsOf(options_);
