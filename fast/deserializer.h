@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -34,11 +35,29 @@
 
 namespace wasmcache::fast {
 
+// What DeserializeFile did with the file.
+struct FileLoadStats {
+  // The file was read once, in step with the load, and dropped behind it
+  // (else it was read whole and loaded from memory: a module too large for
+  // the pipelined load, a file that is not a regular file, or a cache with
+  // an error, whose verdict comes from a load of the whole file).
+  bool streamed = false;
+  uint64_t bytes_read = 0;
+  // The most bytes of the file held in memory at once.
+  uint64_t max_resident_bytes = 0;
+};
+
 struct LoadOptions {
   // Pool to run on (nullptr: DefaultPool()) and the most threads to use
   // from it (0: all).
   ThreadPool* pool = nullptr;
   int max_threads = 0;
+  // DeserializeFile: how far reading may run ahead of the oldest batch not
+  // yet loaded (0: 4 MiB). A batch whose records are longer still is read
+  // whole.
+  uint64_t file_window_bytes = 0;
+  // DeserializeFile: filled in if set.
+  FileLoadStats* file_stats = nullptr;
 };
 
 absl::StatusOr<std::unique_ptr<NativeModule>> Deserialize(
@@ -51,6 +70,19 @@ absl::StatusOr<std::unique_ptr<NativeModule>> DeserializeWithWireBytes(
     CodeManager& manager, absl::Span<const uint8_t> cache,
     absl::Span<const uint8_t> wire_bytes, const Environment& env,
     const LoadOptions& options = {});
+
+// Deserializes the cache in the file at `path` without holding the whole
+// file in memory: the records are read as the walk reaches them, at most
+// about LoadOptions::file_window_bytes ahead of the oldest batch still
+// loading, and dropped once loaded. Every byte is read once, so the module
+// is the load of one sequence of bytes even if the file changes meanwhile.
+// The result (module or error) is the one Deserialize gives for the file's
+// bytes; an error is found again by a load of the whole file, read anew,
+// so that it is the one the reference reports. kNotFound or
+// kFailedPrecondition (section "file") if the file cannot be read.
+absl::StatusOr<std::unique_ptr<NativeModule>> DeserializeFile(
+    CodeManager& manager, const std::string& path, const ModuleInfo& module,
+    const Environment& env, const LoadOptions& options = {});
 
 // Every check of Deserialize, without loading: OK exactly when Deserialize
 // would succeed given enough code space.

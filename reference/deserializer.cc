@@ -1,9 +1,9 @@
 #include "reference/deserializer.h"
 
-
 #include "absl/strings/str_format.h"
 #include "reference/cache_parser.h"
 #include "reference/relocation.h"
+#include "spec/cache_file.h"
 #include "spec/errors.h"
 
 namespace wasmcache::reference {
@@ -66,6 +66,13 @@ absl::StatusOr<std::unique_ptr<NativeModule>> DeserializeWithWireBytes(
     CodeManager& manager, absl::Span<const uint8_t> cache,
     absl::Span<const uint8_t> wire_bytes, const Environment& env) {
   WASMCACHE_ASSIGN_OR_RETURN(ModuleInfo module, DecodeModuleInfo(wire_bytes));
+  return Deserialize(manager, cache, module, env);
+}
+
+absl::StatusOr<std::unique_ptr<NativeModule>> DeserializeFile(
+    CodeManager& manager, const std::string& path, const ModuleInfo& module,
+    const Environment& env) {
+  WASMCACHE_ASSIGN_OR_RETURN(std::vector<uint8_t> cache, ReadCacheFile(path));
   return Deserialize(manager, cache, module, env);
 }
 

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -31,6 +32,12 @@ absl::StatusOr<std::unique_ptr<NativeModule>> Deserialize(
 absl::StatusOr<std::unique_ptr<NativeModule>> DeserializeWithWireBytes(
     CodeManager& manager, absl::Span<const uint8_t> cache,
     absl::Span<const uint8_t> wire_bytes, const Environment& env);
+
+// Reads the file at `path` whole (spec/cache_file.h: its errors name the
+// section "file"), then deserializes.
+absl::StatusOr<std::unique_ptr<NativeModule>> DeserializeFile(
+    CodeManager& manager, const std::string& path, const ModuleInfo& module,
+    const Environment& env);
 
 }  // namespace wasmcache::reference
 

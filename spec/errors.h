@@ -18,6 +18,10 @@
 //                        ("environment: <what>", no offset)
 //   kUnimplemented       the target's relocation forms or jump tables are
 //                        not implemented yet
+// and a cache read from a file (spec/cache_file.h) may also fail to be read:
+// "file: <what> at offset 0x<hex>" with the system's error code (kNotFound,
+// kPermissionDenied, ...; kUnavailable for a read that failed or came up
+// short; kFailedPrecondition for a path that is not a regular file).
 //
 // Both implementations must return the same code for the same input; the
 // message may say more in one than in the other, the code may not differ.

@@ -66,27 +66,72 @@ std::string ImplName(Impl impl) {
   return "?";
 }
 
-absl::Status LoadAndSerialize(Impl impl, absl::Span<const uint8_t> cache,
-                              const ModuleInfo& module, const Environment& env,
-                              std::vector<uint8_t>* out) {
+namespace {
+
+// Check() over the implementation `impl` selects: `load_reference(manager)`
+// or `load_fast(manager, options)` loads the module.
+template <class LoadReference, class LoadFast>
+absl::Status CheckImpl(Impl impl, LoadReference load_reference,
+                       LoadFast load_fast, fast::LoadOptions options,
+                       std::vector<uint8_t>* out) {
   if (impl == Impl::kReference) {
     reference::CodeManager manager;
     return Check(
-        manager,
-        [&] { return reference::Deserialize(manager, cache, module, env); },
+        manager, [&] { return load_reference(manager); },
         [](const reference::NativeModule& m) {
           return reference::Serializer(m);
         },
         out);
   }
-  fast::LoadOptions options;
   options.max_threads = impl == Impl::kFastOneThread ? 1 : 0;
   fast::CodeManager manager;
   return Check(
-      manager,
-      [&] { return fast::Deserialize(manager, cache, module, env, options); },
+      manager, [&] { return load_fast(manager, options); },
       [&](const fast::NativeModule& m) { return fast::Serializer(m, options); },
       out);
+}
+
+}  // namespace
+
+absl::Status LoadAndSerialize(Impl impl, absl::Span<const uint8_t> cache,
+                              const ModuleInfo& module, const Environment& env,
+                              std::vector<uint8_t>* out) {
+  return CheckImpl(
+      impl,
+      [&](reference::CodeManager& manager) {
+        return reference::Deserialize(manager, cache, module, env);
+      },
+      [&](fast::CodeManager& manager, const fast::LoadOptions& options) {
+        return fast::Deserialize(manager, cache, module, env, options);
+      },
+      {}, out);
+}
+
+absl::Status LoadFileAndSerialize(Impl impl, const std::string& path,
+                                  const ModuleInfo& module,
+                                  const Environment& env,
+                                  std::vector<uint8_t>* out,
+                                  FastFileLoad* fast_file) {
+  fast::FileLoadStats stats;
+  fast::LoadOptions options;
+  options.file_window_bytes =
+      fast_file == nullptr ? 0 : fast_file->window_bytes;
+  options.file_stats = &stats;
+  const absl::Status status = CheckImpl(
+      impl,
+      [&](reference::CodeManager& manager) {
+        return reference::DeserializeFile(manager, path, module, env);
+      },
+      [&](fast::CodeManager& manager, const fast::LoadOptions& options) {
+        return fast::DeserializeFile(manager, path, module, env, options);
+      },
+      options, out);
+  if (fast_file != nullptr) {
+    fast_file->streamed = stats.streamed;
+    fast_file->bytes_read = stats.bytes_read;
+    fast_file->max_resident_bytes = stats.max_resident_bytes;
+  }
+  return status;
 }
 
 void ExpectReferenceSectionAndOffset(const absl::Status& status,

@@ -34,6 +34,24 @@ absl::Status LoadAndSerialize(Impl impl, absl::Span<const uint8_t> cache,
                               const ModuleInfo& module, const Environment& env,
                               std::vector<uint8_t>* out = nullptr);
 
+// For a fast load from a file: the reading window to use (0: the
+// default), and what the load did with the file.
+struct FastFileLoad {
+  uint64_t window_bytes = 0;
+  bool streamed = false;
+  uint64_t bytes_read = 0;
+  uint64_t max_resident_bytes = 0;
+};
+
+// LoadAndSerialize, loading the cache from the file at `path`
+// (DeserializeFile of either implementation). `fast_file`, if set, is used
+// and filled by a fast load.
+absl::Status LoadFileAndSerialize(Impl impl, const std::string& path,
+                                  const ModuleInfo& module,
+                                  const Environment& env,
+                                  std::vector<uint8_t>* out = nullptr,
+                                  FastFileLoad* fast_file = nullptr);
+
 // The reference's verdict on `cache`, to hold another implementation's
 // rejection `status` against: the same section ("reloc" in "reloc: ... at
 // offset 0x10") and the same offset, whatever the words in between.
