@@ -1365,7 +1365,7 @@ absl::StatusOr<std::unique_ptr<NativeModule>> DeserializeFile(
     const Environment& env, const LoadOptions& options) {
   WASMCACHE_RETURN_IF_ERROR(ValidateEnvironment(env, module));
   WASMCACHE_ASSIGN_OR_RETURN(CacheFile file, CacheFile::Open(path));
-  constexpr uint64_t kDefaultWindow = 4 * 1024 * 1024;
+  constexpr uint64_t kDefaultWindow = 1024 * 1024;
   const uint64_t window = options.file_window_bytes != 0
                               ? options.file_window_bytes
                               : kDefaultWindow;

@@ -53,7 +53,7 @@ struct LoadOptions {
   ThreadPool* pool = nullptr;
   int max_threads = 0;
   // DeserializeFile: how far reading may run ahead of the oldest batch not
-  // yet loaded (0: 4 MiB). A batch whose records are longer still is read
+  // yet loaded (0: 1 MiB). A batch whose records are longer still is read
   // whole.
   uint64_t file_window_bytes = 0;
   // DeserializeFile: filled in if set.

@@ -19,11 +19,21 @@
 //                     ..._alone_ms); ..._all_threads_ms: the same copy split
 //                     over all threads, between the loads (how far the
 //                     machine lets page-fault-bound work scale);
+//   fast_deserialize_file_ms  wire bytes in memory, cache in its file ->
+//                     published module (fast::DeserializeFile: the file is
+//                     read in step with the load), alternating with
+//                     fast_read_then_deserialize_ms: the file read whole
+//                     into memory, then fast::Deserialize;
 //   peak_rss_bytes    peak resident memory of a fresh process that reads the
-//                     two files and deserializes once with the fast
-//                     implementation (baseline_rss_bytes: the same process
-//                     before reading anything; inputs_rss_bytes: after
-//                     reading both files, before decoding and loading).
+//                     wire bytes, decodes the module (dropping the wire
+//                     bytes) and loads the cache from its file once with
+//                     fast::DeserializeFile (baseline_rss_bytes: the same
+//                     process before reading anything; decoded_rss_bytes:
+//                     with the module decoded, before loading);
+//   peak_rss_from_memory_bytes  the same for a process that reads both
+//                     files into memory and deserializes once from there
+//                     (inputs_rss_bytes: with both files read, before
+//                     decoding and loading).
 // tools/bench.sh puts these next to V8's own figures.
 
 #include <sys/mman.h>
@@ -50,6 +60,7 @@
 #include "reference/code_manager.h"
 #include "reference/deserializer.h"
 #include "reference/serializer.h"
+#include "spec/cache_file.h"
 #include "tools/wasmcache/commands.h"
 
 namespace wasmcache {
@@ -61,6 +72,7 @@ struct Args {
   std::string cache_path;
   int runs = 7;
   bool json = false;
+  bool from_file = false;  // bench-peak: load the cache from its file
 };
 
 int Usage(const std::string& why) {
@@ -103,6 +115,8 @@ std::optional<Args> ParseArgs(int argc, char** argv, std::string* error) {
       }
     } else if (arg == "--json") {
       args.json = true;
+    } else if (arg == "--from-file") {
+      args.from_file = true;
     } else if (!arg.empty() && arg[0] != '-' && args.cache_path.empty()) {
       args.cache_path = arg;
     } else {
@@ -171,16 +185,17 @@ uint64_t CurrentRss() {
 
 struct Peak {
   uint64_t baseline = 0;
-  uint64_t inputs = 0;
+  uint64_t inputs = 0;  // RSS before loading
   uint64_t peak = 0;
 };
 
-// Runs `wasmcache bench-peak` in a fresh process.
-std::optional<Peak> MeasurePeak(const Args& args) {
+// Runs `wasmcache bench-peak` in a fresh process: loading the cache from
+// its file, or from memory.
+std::optional<Peak> MeasurePeak(const Args& args, bool from_file) {
   const std::string command = absl::StrFormat(
-      "/proc/%d/exe bench-peak --arch %s --wasm '%s' --cache '%s'",
+      "/proc/%d/exe bench-peak --arch %s --wasm '%s' --cache '%s'%s",
       static_cast<int>(getpid()), ArchName(*args.arch), args.wasm_path,
-      args.cache_path);
+      args.cache_path, from_file ? " --from-file" : "");
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return std::nullopt;
   Peak peak;
@@ -201,6 +216,26 @@ int BenchPeakMain(int argc, char** argv) {
   std::string error;
   auto args = ParseArgs(argc, argv, &error);
   if (!args) return Usage(error);
+  if (args->from_file) {
+    absl::StatusOr<ModuleInfo> module = absl::InternalError("unread");
+    {
+      auto wire = ReadFile(args->wasm_path);
+      if (!wire) return Usage("cannot read " + args->wasm_path);
+      module = DecodeModuleInfo(*wire);
+    }
+    if (!module.ok()) Fail("module", module.status());
+    const Environment env = DefaultEnvironment(*args->arch, *module);
+    const uint64_t decoded = CurrentRss();
+    fast::CodeManager manager;
+    auto native = fast::DeserializeFile(manager, args->cache_path, *module, env);
+    if (!native.ok()) Fail("fast deserialization", native.status());
+    rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    std::printf("%llu %llu %llu\n", static_cast<unsigned long long>(baseline),
+                static_cast<unsigned long long>(decoded),
+                static_cast<unsigned long long>(usage.ru_maxrss) * 1024);
+    return 0;
+  }
   auto wire = ReadFile(args->wasm_path);
   auto cache = ReadFile(args->cache_path);
   if (!wire || !cache) return Usage("cannot read the inputs");
@@ -295,6 +330,24 @@ int BenchMain(int argc, char** argv) {
   // its runs alone too, and the limit is the faster median of the two.
   const auto [copy_alone_ms] = TimeSideBySide(args.runs, copy_fresh);
   const double copy_ms = std::min(copy_between_ms, copy_alone_ms);
+  // Loading from the file against reading it whole, then loading.
+  auto fast_file_load = [&] {
+    auto [module, env] = decode();
+    auto native =
+        fast::DeserializeFile(fast_manager, args.cache_path, module, env);
+    if (!native.ok()) Fail("fast deserialization from the file", native.status());
+    return std::move(*native);
+  };
+  auto fast_read_then_load = [&] {
+    auto [module, env] = decode();
+    absl::StatusOr<std::vector<uint8_t>> bytes = ReadCacheFile(args.cache_path);
+    if (!bytes.ok()) Fail("reading the cache", bytes.status());
+    auto native = fast::Deserialize(fast_manager, *bytes, module, env);
+    if (!native.ok()) Fail("fast deserialization", native.status());
+    return std::move(*native);
+  };
+  const auto [file_ms, read_then_ms] =
+      TimeSideBySide(args.runs, fast_file_load, fast_read_then_load);
   // Apart: destroying a reference module frees far more memory than the
   // others, and the runs after it would pay for that.
   const auto [ref_ms] = TimeSideBySide(args.runs, ref_load);
@@ -325,8 +378,11 @@ int BenchMain(int argc, char** argv) {
                                            "bytes differ"));
   }
 
-  const std::optional<Peak> peak = MeasurePeak(args);
-  if (!peak) Fail("peak memory", absl::InternalError("bench-peak failed"));
+  const std::optional<Peak> peak = MeasurePeak(args, /*from_file=*/true);
+  const std::optional<Peak> memory_peak = MeasurePeak(args, false);
+  if (!peak || !memory_peak) {
+    Fail("peak memory", absl::InternalError("bench-peak failed"));
+  }
 
   if (args.json) {
     std::printf(
@@ -340,16 +396,21 @@ int BenchMain(int argc, char** argv) {
         "\"copy_fresh_mapping_between_loads_ms\": %.3f, "
         "\"copy_fresh_mapping_alone_ms\": %.3f, "
         "\"copy_fresh_mapping_all_threads_ms\": %.3f, "
+        "\"fast_deserialize_file_ms\": %.3f, "
+        "\"fast_read_then_deserialize_ms\": %.3f, "
         "\"peak_rss_bytes\": %llu, \"baseline_rss_bytes\": %llu, "
+        "\"decoded_rss_bytes\": %llu, \"peak_rss_from_memory_bytes\": %llu, "
         "\"inputs_rss_bytes\": %llu}\n",
         std::string(ArchName(arch)).c_str(), args.runs, threads,
         fast_module->module().num_declared_functions, cache.size(),
         wire.size(), static_cast<unsigned long long>(code_bytes), fast_ms,
         fast1_ms, ref_ms, fast_ser_ms, fast_ser1_ms, ref_ser_ms, copy_ms,
-        copy_between_ms, copy_alone_ms, copy_all_ms,
+        copy_between_ms, copy_alone_ms, copy_all_ms, file_ms, read_then_ms,
         static_cast<unsigned long long>(peak->peak),
         static_cast<unsigned long long>(peak->baseline),
-        static_cast<unsigned long long>(peak->inputs));
+        static_cast<unsigned long long>(peak->inputs),
+        static_cast<unsigned long long>(memory_peak->peak),
+        static_cast<unsigned long long>(memory_peak->inputs));
     return 0;
   }
   std::printf("%s: %u functions, %zu-byte cache, %llu code bytes, %d threads, "
@@ -371,11 +432,18 @@ int BenchMain(int argc, char** argv) {
               "between loads: this machine's scaling of page-fault-bound "
               "work)\n",
               threads, copy_all_ms, copy_between_ms / copy_all_ms);
-  std::printf("  peak RSS %llu bytes (baseline %llu, with the inputs read "
-              "%llu)\n",
+  std::printf("  from the file %9.3f ms, against reading it whole and then "
+              "loading %9.3f ms (%.2fx)\n",
+              file_ms, read_then_ms, file_ms / read_then_ms);
+  std::printf("  peak RSS loading the file %llu bytes (baseline %llu, with "
+              "the module decoded %llu)\n",
               static_cast<unsigned long long>(peak->peak),
               static_cast<unsigned long long>(peak->baseline),
               static_cast<unsigned long long>(peak->inputs));
+  std::printf("  peak RSS loading from memory %llu bytes (with both files "
+              "read %llu)\n",
+              static_cast<unsigned long long>(memory_peak->peak),
+              static_cast<unsigned long long>(memory_peak->inputs));
   return 0;
 }
 

@@ -46,6 +46,7 @@
 #include "reference/deserializer.h"
 #include "reference/names_provider.h"
 #include "reference/serializer.h"
+#include "spec/cache_file.h"
 #include "spec/v8_tables.h"
 #include "synth/synth.h"
 #include "tools/wasmcache/commands.h"
@@ -338,17 +339,22 @@ int Inspect(const Options& options, const reference::ParsedCache& parsed,
   return 0;
 }
 
-// verify and relocate with the fast implementation (--impl fast).
-int RunFast(const Options& options, const std::vector<uint8_t>& cache,
-            const ModuleInfo& module, const Environment& env) {
+// verify and relocate with the fast implementation (--impl fast), which
+// reads the cache file in step with the load (fast::DeserializeFile).
+int RunFast(const Options& options, const ModuleInfo& module,
+            const Environment& env) {
   fast::CodeManager manager;
-  auto native_module = fast::Deserialize(manager, cache, module, env);
+  fast::FileLoadStats file;
+  fast::LoadOptions load;
+  load.file_stats = &file;
+  auto native_module =
+      fast::DeserializeFile(manager, options.cache_path, module, env, load);
   if (!native_module.ok()) return Fail(native_module.status());
   if (options.command == "verify") {
     std::printf("valid: %s cache, %u functions (%zu TurboFan), %zu bytes\n",
                 std::string(ArchName(*options.arch)).c_str(),
                 module.num_declared_functions, (*native_module)->num_code(),
-                cache.size());
+                static_cast<size_t>(file.bytes_read));
     return 0;
   }
   auto bytes = fast::Serializer(**native_module).Serialize();
@@ -368,14 +374,20 @@ int RunFast(const Options& options, const std::vector<uint8_t>& cache,
 int Run(const Options& options) {
   auto wire = ReadFile(options.wasm_path);
   if (!wire) return Usage("cannot read " + options.wasm_path);
-  auto cache = ReadFile(options.cache_path);
-  if (!cache) return Usage("cannot read " + options.cache_path);
   absl::StatusOr<ModuleInfo> module = DecodeModuleInfo(*wire);
   if (!module.ok()) return Fail(module.status());
   Environment env = DefaultEnvironment(*options.arch, *module);
   if (absl::Status s = ApplyHeaderOptions(options, env); !s.ok()) {
     return Usage(std::string(s.message()));
   }
+  if (options.fast && options.command != "inspect") {
+    return RunFast(options, *module, env);
+  }
+  // A cache that cannot be read is an error of the input (section "file"),
+  // as in the fast load.
+  absl::StatusOr<std::vector<uint8_t>> cache =
+      ReadCacheFile(options.cache_path);
+  if (!cache.ok()) return Fail(cache.status());
   if (options.command == "inspect") {
     absl::StatusOr<reference::ParsedCache> parsed =
         reference::ParseCache(*cache, *module, env);
@@ -383,7 +395,6 @@ int Run(const Options& options) {
     const reference::NamesProvider names(*wire);
     return Inspect(options, *parsed, *module, names);
   }
-  if (options.fast) return RunFast(options, *cache, *module, env);
   reference::CodeManager manager;
   absl::StatusOr<std::unique_ptr<reference::NativeModule>> native_module =
       reference::Deserialize(manager, *cache, *module, env);
