@@ -211,6 +211,25 @@ std::optional<Peak> MeasurePeak(const Args& args, bool from_file) {
 
 }  // namespace
 
+namespace {
+
+// Loads once (`load` returns the module or its error) and prints what
+// bench-peak reports: the baseline RSS, the RSS before loading, the peak.
+template <class Load>
+int LoadAndReportPeak(uint64_t baseline, uint64_t before, Load load) {
+  fast::CodeManager manager;
+  auto native = load(manager);
+  if (!native.ok()) Fail("fast deserialization", native.status());
+  rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  std::printf("%llu %llu %llu\n", static_cast<unsigned long long>(baseline),
+              static_cast<unsigned long long>(before),
+              static_cast<unsigned long long>(usage.ru_maxrss) * 1024);
+  return 0;
+}
+
+}  // namespace
+
 int BenchPeakMain(int argc, char** argv) {
   const uint64_t baseline = CurrentRss();
   std::string error;
@@ -225,33 +244,24 @@ int BenchPeakMain(int argc, char** argv) {
     }
     if (!module.ok()) Fail("module", module.status());
     const Environment env = DefaultEnvironment(*args->arch, *module);
-    const uint64_t decoded = CurrentRss();
-    fast::CodeManager manager;
-    auto native = fast::DeserializeFile(manager, args->cache_path, *module, env);
-    if (!native.ok()) Fail("fast deserialization", native.status());
-    rusage usage;
-    getrusage(RUSAGE_SELF, &usage);
-    std::printf("%llu %llu %llu\n", static_cast<unsigned long long>(baseline),
-                static_cast<unsigned long long>(decoded),
-                static_cast<unsigned long long>(usage.ru_maxrss) * 1024);
-    return 0;
+    return LoadAndReportPeak(
+        baseline, CurrentRss(), [&](fast::CodeManager& manager) {
+          return fast::DeserializeFile(manager, args->cache_path, *module,
+                                       env);
+        });
   }
   auto wire = ReadFile(args->wasm_path);
   auto cache = ReadFile(args->cache_path);
   if (!wire || !cache) return Usage("cannot read the inputs");
-  const uint64_t inputs = CurrentRss();
-  fast::CodeManager manager;
-  auto module = DecodeModuleInfo(*wire);
-  if (!module.ok()) Fail("module", module.status());
-  const Environment env = DefaultEnvironment(*args->arch, *module);
-  auto native = fast::Deserialize(manager, *cache, *module, env);
-  if (!native.ok()) Fail("fast deserialization", native.status());
-  rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  std::printf("%llu %llu %llu\n", static_cast<unsigned long long>(baseline),
-              static_cast<unsigned long long>(inputs),
-              static_cast<unsigned long long>(usage.ru_maxrss) * 1024);
-  return 0;
+  return LoadAndReportPeak(
+      baseline, CurrentRss(),
+      [&](fast::CodeManager& manager)
+          -> absl::StatusOr<std::unique_ptr<fast::NativeModule>> {
+        absl::StatusOr<ModuleInfo> module = DecodeModuleInfo(*wire);
+        if (!module.ok()) return module.status();
+        const Environment env = DefaultEnvironment(*args->arch, *module);
+        return fast::Deserialize(manager, *cache, *module, env);
+      });
 }
 
 int BenchMain(int argc, char** argv) {
