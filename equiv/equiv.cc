@@ -229,7 +229,12 @@ Outcome RunFast(absl::Span<const uint8_t> cache, const ModuleInfo& module,
   fast::CodeManager manager;
   fast::LoadOptions load;
   load.max_threads = options.fast_threads;
-  auto native = fast::Deserialize(manager, cache, module, env, load);
+  load.file_window_bytes = options.fast_file_window_bytes;
+  auto native =
+      options.fast_from_file.empty()
+          ? fast::Deserialize(manager, cache, module, env, load)
+          : fast::DeserializeFile(manager, options.fast_from_file, module,
+                                  env, load);
   out.status = native.status();
   if (!native.ok()) return out;
   out.snapshot = SnapshotOf(**native, manager);

@@ -56,6 +56,10 @@ struct Outcome {
 
 struct RunOptions {
   int fast_threads = 0;  // 0: all
+  // If set: the fast load reads the cache from this file, which holds the
+  // same bytes (fast::DeserializeFile, with this window; 0: its default).
+  std::string fast_from_file;
+  uint64_t fast_file_window_bytes = 0;
 };
 
 Outcome RunReference(absl::Span<const uint8_t> cache, const ModuleInfo& module,

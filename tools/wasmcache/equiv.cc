@@ -9,10 +9,14 @@
 // or the name of its directory (x64, arm64, ...). Synthesized caches: N
 // seeds per target (default 16), for --arch only if given. Each cache also
 // gets M mutants (default 24): one to three bytes changed, or the cache cut
-// short. The fast implementation runs with all threads and with one; both
-// must agree with the reference.
+// short. The fast implementation runs with all threads, with one, and
+// reading the cache from a file (fast::DeserializeFile, with a 16 KiB
+// window); each must agree with the reference.
+
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -42,6 +46,8 @@ struct Counts {
 struct Run {
   std::map<std::string, Counts> by_arch;
   std::vector<std::string> differences;
+  // Every input is also written here and loaded from the file by fast.
+  std::string scratch_path;
 };
 
 std::vector<uint8_t> ReadFile(const fs::path& path, bool* ok) {
@@ -63,6 +69,24 @@ void CompareOne(Run& run, Arch arch, const std::string& name,
   if (diff.empty()) {
     diff = equiv::Compare(ref, one, cache, module, env);
     if (!diff.empty()) diff = "(one thread) " + diff;
+  }
+  if (diff.empty()) {
+    // From a file, with a window small enough that reading waits for the
+    // batches before it.
+    std::ofstream out(run.scratch_path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(cache.data()),
+              static_cast<std::streamsize>(cache.size()));
+    out.close();
+    if (!out) {
+      diff = "cannot write " + run.scratch_path;
+    } else {
+      const equiv::Outcome file = equiv::RunFast(
+          cache, module, env,
+          {.fast_from_file = run.scratch_path,
+           .fast_file_window_bytes = 16 * 1024});
+      diff = equiv::Compare(ref, file, cache, module, env);
+      if (!diff.empty()) diff = "(from a file) " + diff;
+    }
   }
   if (ref.status.ok()) {
     ++counts.accepted;
@@ -136,6 +160,17 @@ int EquivMain(int argc, char** argv) {
     }
   }
   Run run;
+  // The file every input is also loaded from.
+  std::string scratch =
+      (fs::temp_directory_path() / "wasmcache-equiv-XXXXXX").string();
+  const int scratch_fd = mkstemp(scratch.data());
+  if (scratch_fd < 0) return Usage("cannot create " + scratch);
+  close(scratch_fd);
+  struct RemoveAtExit {
+    std::string path;
+    ~RemoveAtExit() { std::remove(path.c_str()); }
+  } remove_scratch{scratch};
+  run.scratch_path = scratch;
   size_t files = 0;
   for (const std::string& dir : dirs) {
     std::error_code ec;
