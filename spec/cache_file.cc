@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -64,25 +63,33 @@ CacheFile& CacheFile::operator=(CacheFile&& other) noexcept {
   return *this;
 }
 
-absl::Status CacheFile::ReadAt(uint64_t offset, uint64_t size,
-                               uint8_t* to) const {
-  while (size > 0) {
+absl::StatusOr<uint64_t> CacheFile::ReadSome(uint64_t offset, uint64_t size,
+                                             uint8_t* to) const {
+  for (;;) {
     const ssize_t n = ::pread(fd_, to, size, static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
+    if (n >= 0) return static_cast<uint64_t>(n);
+    if (errno != EINTR) {
       return absl::UnavailableError(
           SystemError(errno, path_, "read", offset).message());
     }
-    if (n == 0) {
+  }
+}
+
+absl::Status CacheFile::ReadAt(uint64_t offset, uint64_t size,
+                               uint8_t* to) const {
+  while (size > 0) {
+    absl::StatusOr<uint64_t> n = ReadSome(offset, size, to);
+    if (!n.ok()) return n.status();
+    if (*n == 0) {
       return absl::UnavailableError(FormatError(
           section::kFile,
           absl::StrFormat("%s ends before its size when opened (%d bytes)",
                           path_, size_),
           offset));
     }
-    offset += static_cast<uint64_t>(n);
-    size -= static_cast<uint64_t>(n);
-    to += n;
+    offset += *n;
+    size -= *n;
+    to += *n;
   }
   return absl::OkStatus();
 }
@@ -91,18 +98,9 @@ absl::StatusOr<std::vector<uint8_t>> CacheFile::ReadAll() const {
   // The size when opened, then whatever the file has grown by since.
   std::vector<uint8_t> bytes(size_);
   uint64_t at = 0;
-  auto read = [&](uint8_t* to, uint64_t size) -> absl::StatusOr<uint64_t> {
-    for (;;) {
-      const ssize_t n = ::pread(fd_, to, size, static_cast<off_t>(at));
-      if (n >= 0) return static_cast<uint64_t>(n);
-      if (errno != EINTR) {
-        return absl::UnavailableError(
-            SystemError(errno, path_, "read", at).message());
-      }
-    }
-  };
   while (at < bytes.size()) {
-    absl::StatusOr<uint64_t> n = read(bytes.data() + at, bytes.size() - at);
+    absl::StatusOr<uint64_t> n =
+        ReadSome(at, bytes.size() - at, bytes.data() + at);
     if (!n.ok()) return n.status();
     if (*n == 0) {
       bytes.resize(at);  // the file has shrunk
@@ -112,7 +110,7 @@ absl::StatusOr<std::vector<uint8_t>> CacheFile::ReadAll() const {
   }
   uint8_t more[16 * 1024];
   for (;;) {
-    absl::StatusOr<uint64_t> n = read(more, sizeof(more));
+    absl::StatusOr<uint64_t> n = ReadSome(at, sizeof(more), more);
     if (!n.ok()) return n.status();
     if (*n == 0) return bytes;
     bytes.insert(bytes.end(), more, more + *n);

@@ -12,6 +12,8 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -47,6 +49,10 @@ class CacheFile {
  private:
   CacheFile(std::string path, int fd, uint64_t size)
       : path_(std::move(path)), fd_(fd), size_(size) {}
+  // One pread at `offset` (retried when interrupted): the bytes read, 0 at
+  // the end of the file.
+  absl::StatusOr<uint64_t> ReadSome(uint64_t offset, uint64_t size,
+                                    uint8_t* to) const;
 
   std::string path_;
   int fd_ = -1;

@@ -84,18 +84,11 @@ int Usage(const std::string& why) {
 }
 
 // Reads a whole file into a buffer of exactly its size (no growth, so the
-// peak memory is the file's).
+// peak memory is the file's): spec/cache_file.h reads any file so.
 std::optional<std::vector<uint8_t>> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return std::nullopt;
-  const std::streamsize size = in.tellg();
-  if (size < 0) return std::nullopt;
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  in.seekg(0);
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) {
-    return std::nullopt;
-  }
-  return bytes;
+  absl::StatusOr<std::vector<uint8_t>> bytes = ReadCacheFile(path);
+  if (!bytes.ok()) return std::nullopt;
+  return *std::move(bytes);
 }
 
 std::optional<Args> ParseArgs(int argc, char** argv, std::string* error) {
@@ -208,10 +201,6 @@ std::optional<Peak> MeasurePeak(const Args& args, bool from_file) {
   peak.peak = maximum;
   return peak;
 }
-
-}  // namespace
-
-namespace {
 
 // Loads once (`load` returns the module or its error) and prints what
 // bench-peak reports: the baseline RSS, the RSS before loading, the peak.
