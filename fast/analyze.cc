@@ -147,6 +147,70 @@ absl::Status CheckOverlaps(
 
 }  // namespace
 
+namespace {
+
+constexpr std::string_view kCodeHeaderFieldNames[] = {
+    "constant_pool_offset", "safepoint_table_offset", "handler_table_offset",
+    "code_comments_offset"};
+
+}  // namespace
+
+absl::Status CheckCodeHeader(const CodeHeader& h, uint64_t at,
+                             const ArchTraits& traits, bool allow_liftoff) {
+  auto field = [&](int i) { return at + 4 * i; };
+  for (int p = 0; p < kNumCodeParts; ++p) {
+    if (h.*kCodePartSizes[p] < 0) {
+      return MalformedError(
+          section::kCodeHeader,
+          absl::StrFormat("negative %s size %d", kCodePartNames[p],
+                          h.*kCodePartSizes[p]),
+          field(8 + p));
+    }
+  }
+  if (static_cast<uint64_t>(h.instructions_size) > traits.max_code_space_size) {
+    return LimitError(section::kCodeHeader,
+                      absl::StrFormat("instructions size %d over the code "
+                                      "space",
+                                      h.instructions_size),
+                      field(8));
+  }
+  if (h.unpadded_binary_size < 0 ||
+      h.unpadded_binary_size > h.instructions_size) {
+    return MalformedError(section::kCodeHeader,
+                          absl::StrFormat("unpadded_binary_size %d outside "
+                                          "the instructions",
+                                          h.unpadded_binary_size),
+                          field(4));
+  }
+  const int32_t offsets[] = {h.constant_pool_offset, h.safepoint_table_offset,
+                             h.handler_table_offset, h.code_comments_offset};
+  for (int i = 0; i < 4; ++i) {
+    if (offsets[i] < 0 || offsets[i] > h.unpadded_binary_size) {
+      return MalformedError(
+          section::kCodeHeader,
+          absl::StrFormat("%s %d outside [0, %d]", kCodeHeaderFieldNames[i],
+                          offsets[i], h.unpadded_binary_size),
+          field(i));
+    }
+  }
+  if (h.stack_slots < 0 || h.ool_spills < 0) {
+    return MalformedError(section::kCodeHeader,
+                          "negative stack_slots or ool_spills",
+                          field(h.stack_slots < 0 ? 5 : 6));
+  }
+  if (h.kind != kWasmFunctionKind) {
+    return MalformedError(
+        section::kCodeHeader,
+        absl::StrFormat("kind %d is not a wasm function", h.kind), field(14));
+  }
+  if (h.tier != kTierTurboFan && !(allow_liftoff && h.tier == kTierLiftoff)) {
+    return MalformedError(section::kCodeHeader,
+                          absl::StrFormat("tier %d is not TurboFan", h.tier),
+                          field(15));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status AnalyzeFunction(const AnalysisContext& ctx,
                              const FunctionCode& fn,
                              std::vector<Site>& sites) {
@@ -200,6 +264,49 @@ absl::Status AnalyzeFunction(const AnalysisContext& ctx,
       CheckOverlaps(sites, fn.instructions_offset));
   return CheckSafepointTable(fn.instructions, size, *fn.header, ctx.env.arch,
                              fn.instructions_offset);
+}
+
+absl::Status RelocateSites(const AnalysisContext& ctx, uint8_t* code,
+                           uint64_t address, absl::Span<const Site> sites,
+                           uint64_t near_table, uint64_t far_table,
+                           uint64_t instructions_offset) {
+  const ArchTraits& t = ctx.traits;
+  const Environment& env = ctx.env;
+  const uint32_t imported = ctx.module.num_imported_functions;
+  for (const Site& site : sites) {
+    uint64_t target;
+    switch (site.mode) {
+      case RelocMode::kWasmCall:
+        target =
+            near_table +
+            JumpTableSlotOffset(t, static_cast<uint32_t>(site.tag) - imported);
+        break;
+      case RelocMode::kWasmStubCall:
+        target =
+            far_table + uint64_t{site.far_slot} * t.far_jump_table_slot_size;
+        break;
+      case RelocMode::kExternalReference:
+        target = env.ExternalReference(static_cast<uint32_t>(site.tag));
+        break;
+      case RelocMode::kWasmCanonicalSigId:
+        target = env.canonical_sig_ids[site.tag];
+        break;
+      case RelocMode::kWasmCodePointerTableEntry:
+        target = env.code_pointer_handles[site.tag - imported];
+        break;
+      default:  // internal references
+        target = address + site.tag;
+        break;
+    }
+    if (!ctx.ops.write_target(code, address, site, target)) {
+      return InternalError(
+          section::kCodeSpace,
+          absl::StrFormat("%s at pc 0x%x cannot reach 0x%x",
+                          RelocModeName(site.mode), site.pc, target),
+          instructions_offset + site.field_offset);
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace wasmcache::fast

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "fast/arch.h"
 #include "spec/environment.h"
 #include "spec/layout.h"
@@ -40,11 +41,26 @@ struct FunctionCode {
   uint64_t reloc_offset;
 };
 
+// Checks a code header read at file offset `at`: part sizes, offsets
+// inside the code, kind, and tier (TurboFan, or Liftoff if allowed).
+absl::Status CheckCodeHeader(const CodeHeader& h, uint64_t at,
+                             const ArchTraits& traits,
+                             bool allow_liftoff = false);
+
 // Checks `code`; on success `sites` holds its patched sites with their tags
 // (and far slots for stub calls), in stream order.
 absl::Status AnalyzeFunction(const AnalysisContext& ctx,
                              const FunctionCode& code,
                              std::vector<Site>& sites);
+
+// Writes the real target of every site of `code`, placed at `address`:
+// calls through the near table at `near_table`, stub calls through the far
+// table at `far_table`. kInternal (at the field's file offset, from
+// `instructions_offset`) if a target is out of a form's reach.
+absl::Status RelocateSites(const AnalysisContext& ctx, uint8_t* code,
+                           uint64_t address, absl::Span<const Site> sites,
+                           uint64_t near_table, uint64_t far_table,
+                           uint64_t instructions_offset);
 
 }  // namespace wasmcache::fast
 

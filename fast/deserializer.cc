@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_format.h"
 #include "fast/analyze.h"
+#include "fast/tables.h"
 #include "fast/memory.h"
 #include "spec/cache_file.h"
 #include "spec/errors.h"
@@ -131,66 +132,6 @@ struct Structure {
   size_t codes_before_error = 0;
   bool stopped = false;  // the walk was stopped by its caller
 };
-
-constexpr std::string_view kCodeHeaderFieldNames[] = {
-    "constant_pool_offset", "safepoint_table_offset", "handler_table_offset",
-    "code_comments_offset"};
-
-absl::Status CheckCodeHeader(const CodeHeader& h, uint64_t at,
-                             const ArchTraits& traits) {
-  auto field = [&](int i) { return at + 4 * i; };
-  for (int p = 0; p < kNumCodeParts; ++p) {
-    if (h.*kCodePartSizes[p] < 0) {
-      return MalformedError(
-          section::kCodeHeader,
-          absl::StrFormat("negative %s size %d", kCodePartNames[p],
-                          h.*kCodePartSizes[p]),
-          field(8 + p));
-    }
-  }
-  if (static_cast<uint64_t>(h.instructions_size) > traits.max_code_space_size) {
-    return LimitError(section::kCodeHeader,
-                      absl::StrFormat("instructions size %d over the code "
-                                      "space",
-                                      h.instructions_size),
-                      field(8));
-  }
-  if (h.unpadded_binary_size < 0 ||
-      h.unpadded_binary_size > h.instructions_size) {
-    return MalformedError(section::kCodeHeader,
-                          absl::StrFormat("unpadded_binary_size %d outside "
-                                          "the instructions",
-                                          h.unpadded_binary_size),
-                          field(4));
-  }
-  const int32_t offsets[] = {h.constant_pool_offset, h.safepoint_table_offset,
-                             h.handler_table_offset, h.code_comments_offset};
-  for (int i = 0; i < 4; ++i) {
-    if (offsets[i] < 0 || offsets[i] > h.unpadded_binary_size) {
-      return MalformedError(
-          section::kCodeHeader,
-          absl::StrFormat("%s %d outside [0, %d]", kCodeHeaderFieldNames[i],
-                          offsets[i], h.unpadded_binary_size),
-          field(i));
-    }
-  }
-  if (h.stack_slots < 0 || h.ool_spills < 0) {
-    return MalformedError(section::kCodeHeader,
-                          "negative stack_slots or ool_spills",
-                          field(h.stack_slots < 0 ? 5 : 6));
-  }
-  if (h.kind != kWasmFunctionKind) {
-    return MalformedError(
-        section::kCodeHeader,
-        absl::StrFormat("kind %d is not a wasm function", h.kind), field(14));
-  }
-  if (h.tier != kTierTurboFan) {
-    return MalformedError(section::kCodeHeader,
-                          absl::StrFormat("tier %d is not TurboFan", h.tier),
-                          field(15));
-  }
-  return absl::OkStatus();
-}
 
 absl::Status ReadModuleHeader(Cursor& c, const AnalysisContext& ctx,
                               ModuleHeader& h, uint64_t* total_at) {
@@ -727,9 +668,6 @@ class Loader {
   std::optional<absl::Status> LoadPipelined(Cursor& c, uint64_t total_at);
 
  private:
-  struct TableLayout {
-    uint64_t near_offset, far_offset, lazy_offset, end;
-  };
   TableLayout Tables(bool with_lazy) const;
   absl::Status Reserve(uint64_t size, CodeSpaceInfo& space);
   // Copies, checks and relocates TurboFan record `index` and makes its
@@ -752,43 +690,16 @@ class Loader {
   uint64_t window_ = 0;
 };
 
-Loader::TableLayout Loader::Tables(bool with_lazy) const {
-  const uint32_t n = ctx_.module.num_declared_functions;
-  const uint64_t far_slots = ctx_.env.far_slot_builtins.size() +
-                             (t_.far_jumps_between_code_spaces ? n : 0);
-  TableLayout l;
-  l.near_offset = 0;
-  l.far_offset = AlignUp(JumpTableSize(t_, n), t_.code_alignment);
-  l.lazy_offset =
-      AlignUp(l.far_offset + far_slots * t_.far_jump_table_slot_size,
-              t_.code_alignment);
-  l.end = AlignUp(
-      l.lazy_offset + (with_lazy ? uint64_t{n} * t_.lazy_compile_slot_size : 0),
-      t_.code_alignment);
-  return l;
+TableLayout Loader::Tables(bool with_lazy) const {
+  return TablesOf(t_, ctx_.module.num_declared_functions,
+                  ctx_.env.far_slot_builtins.size(), with_lazy);
 }
 
 absl::Status Loader::Reserve(uint64_t size, CodeSpaceInfo& space) {
-  const int prot = PROT_READ | PROT_WRITE;
-  const int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
-  void* base = MAP_FAILED;
-  if (t_.word_size == 8) {
-    base = mmap(nullptr, size, prot, flags, -1, 0);
-  } else {
-    // 32-bit targets hold addresses in 4 bytes: the space must lie below
-    // 4 GiB. Try hints from 256 MiB up.
-    for (uint64_t hint = uint64_t{256} << 20;
-         hint + size <= (uint64_t{1} << 32); hint += uint64_t{64} << 20) {
-      void* at = mmap(reinterpret_cast<void*>(hint), size, prot,
-                      flags | MAP_FIXED_NOREPLACE, -1, 0);
-      if (at == MAP_FAILED) continue;
-      if (reinterpret_cast<uintptr_t>(at) + size <= (uint64_t{1} << 32)) {
-        base = at;
-        break;
-      }
-      munmap(at, size);
-    }
-  }
+  // 32-bit targets hold addresses in 4 bytes: the space must lie below
+  // 4 GiB.
+  void* base = MapCodeSpace(size, PROT_READ | PROT_WRITE,
+                            t_.word_size == 8 ? 0 : uint64_t{1} << 32);
   if (base == MAP_FAILED) {
     return LimitError(
         section::kCodeSpace,
@@ -833,13 +744,11 @@ absl::Status Loader::Plan() {
   auto open_space = [&](uint64_t bytes, bool first) -> absl::Status {
     CodeSpaceInfo space;
     WASMCACHE_RETURN_IF_ERROR(Reserve(bytes, space));
-    m.spaces_.push_back(space);  // owned from here on (unmapped by ~)
+    // Owned from here on (unmapped by the module's destructor).
+    m.spaces_.push_back(std::move(space));
     const TableLayout l = Tables(first);
     CodeSpaceInfo& added = m.spaces_.back();
-    added.near_offset = l.near_offset;
-    added.far_offset = l.far_offset;
-    added.lazy_offset = l.lazy_offset;
-    added.has_lazy_table = first;
+    PlaceTables(added, l, first);
     added.used = l.end;
     reserved += bytes;
     return absl::OkStatus();
@@ -887,58 +796,15 @@ uint64_t Loader::FunctionTarget(uint32_t declared) const {
 }
 
 void Loader::WriteTables(CodeSpaceInfo& space) {
-  const NativeModule& m = *module_;
-  const ArchOps& ops = ctx_.ops;
-  const uint32_t n = ctx_.module.num_declared_functions;
-  const uint32_t builtins =
-      static_cast<uint32_t>(ctx_.env.far_slot_builtins.size());
-  const uint64_t base = space.start();
   // Slot writers may read a slot before writing it. A read of a fresh page
   // maps the shared zero page, and the write that follows then replaces
   // it, flushing the TLB of every thread of the process: fault the tables'
   // pages in writable first (or write their zeros, if that is refused).
-  const uint64_t tables_end = Tables(space.has_lazy_table).end;
-  if (!PopulateForWriting(space.base, 0, tables_end)) {
-    std::memset(space.base, 0, tables_end);
+  if (!PopulateForWriting(space.base, 0, space.tables_end)) {
+    std::memset(space.base, 0, space.tables_end);
   }
-  for (uint32_t s = 0; s < builtins; ++s) {
-    const uint64_t at = m.far_slot(space, s);
-    ops.write_far_slot(space.base + (at - base), at, ctx_.env.BuiltinEntry(s));
-  }
-  const uint32_t function_far_slots = t_.far_jumps_between_code_spaces ? n : 0;
-  for (uint32_t i = 0; i < function_far_slots; ++i) {
-    const uint64_t at = m.far_slot(space, builtins + i);
-    ops.write_far_slot(space.base + (at - base), at, at);
-  }
-  if (space.has_lazy_table) {
-    uint32_t lazy_builtin = 0;
-    while (lazy_builtin < builtins &&
-           ctx_.env.far_slot_builtins[lazy_builtin] !=
-               ctx_.env.lazy_compile_builtin) {
-      ++lazy_builtin;
-    }
-    const uint64_t lazy_target = m.far_slot(space, lazy_builtin);
-    for (uint32_t i = 0; i < n; ++i) {
-      const uint64_t at =
-          base + space.lazy_offset + uint64_t{i} * t_.lazy_compile_slot_size;
-      ops.write_lazy_slot(space.base + (at - base), at,
-                          ctx_.module.num_imported_functions + i, lazy_target);
-    }
-  }
-  // Within a line, slots follow one another; each line starts where the
-  // slot map puts it (one division per line, not per slot).
-  const uint32_t per_line = SlotsPerLine(t_);
-  for (uint32_t first = 0; first < n; first += per_line) {
-    uint64_t at = m.near_slot(space, first);
-    const uint32_t end = std::min(n, first + per_line);
-    for (uint32_t i = first; i < end; ++i, at += t_.jump_table_slot_size) {
-      const uint64_t target = FunctionTarget(i);
-      if (ops.write_near_slot(space.base + (at - base), at, target)) continue;
-      const uint64_t far = m.far_slot(space, builtins + i);
-      ops.write_far_slot(space.base + (far - base), far, target);
-      ops.write_near_slot(space.base + (at - base), at, far);
-    }
-  }
+  fast::WriteTables(*module_, ctx_.ops, space,
+                    [this](uint32_t i) { return FunctionTarget(i); });
 }
 
 absl::Status Loader::LoadFunction(size_t index, std::vector<Site>& sites) {
@@ -956,50 +822,15 @@ absl::Status Loader::LoadFunction(size_t index, std::vector<Site>& sites) {
   published.index_ = ctx_.module.num_imported_functions + r.declared;
   published.instructions_ = code;
   published.metadata_ = metadata;
+  m.table_[r.declared] = &published;
   // Copy first: the checks then read bytes the copy brought into the cache
   // (a failed check discards the whole module).
   std::memcpy(code, fn.instructions, size);
   std::memcpy(metadata, fn.reloc_info, r.metadata_size);
   WASMCACHE_RETURN_IF_ERROR(AnalyzeFunction(ctx_, fn, sites));
-  const uint32_t imported = ctx_.module.num_imported_functions;
-  const uint64_t near_table = space.start() + space.near_offset;
-  const uint64_t far_table = space.start() + space.far_offset;
-  const Environment& env = ctx_.env;
-  const ArchOps& ops = ctx_.ops;
-  for (const Site& site : sites) {
-    uint64_t target;
-    switch (site.mode) {
-      case RelocMode::kWasmCall:
-        target =
-            near_table +
-            JumpTableSlotOffset(t_, static_cast<uint32_t>(site.tag) - imported);
-        break;
-      case RelocMode::kWasmStubCall:
-        target =
-            far_table + uint64_t{site.far_slot} * t_.far_jump_table_slot_size;
-        break;
-      case RelocMode::kExternalReference:
-        target = env.ExternalReference(static_cast<uint32_t>(site.tag));
-        break;
-      case RelocMode::kWasmCanonicalSigId:
-        target = env.canonical_sig_ids[site.tag];
-        break;
-      case RelocMode::kWasmCodePointerTableEntry:
-        target = env.code_pointer_handles[site.tag - imported];
-        break;
-      default:  // internal references
-        target = address + site.tag;
-        break;
-    }
-    if (!ops.write_target(code, address, site, target)) {
-      return InternalError(
-          section::kCodeSpace,
-          absl::StrFormat("%s at pc 0x%x cannot reach 0x%x",
-                          RelocModeName(site.mode), site.pc, target),
-          r.instructions_offset + site.field_offset);
-    }
-  }
-  return absl::OkStatus();
+  return RelocateSites(ctx_, code, address, sites,
+                       space.start() + space.near_offset,
+                       space.start() + space.far_offset, r.instructions_offset);
 }
 
 void Loader::AllocateCodes(size_t count) {
@@ -1043,7 +874,6 @@ std::unique_ptr<NativeModule> Loader::Publish() {
   m.module_header_ = std::move(s_.module_header);
   m.tiering_budgets_ = std::move(s_.budgets);
   m.function_states_ = std::move(s_.states);
-  m.code_of_declared_ = std::move(s_.code_of_declared);
   m.num_codes_ = s_.codes.size();
   m.metadata_size_ = s_.metadata_bytes;
   m.generated_code_size_ = s_.code_total;
@@ -1060,17 +890,23 @@ std::unique_ptr<NativeModule> Loader::Publish() {
     }
     std::sort(m.by_address_.begin(), m.by_address_.end());
   }
-  // Write access ends here: the code becomes read-execute, the rest of each
-  // reservation inaccessible.
-  for (const CodeSpaceInfo& space : m.spaces_) {
+  // Write access ends here: the code gets its resting permissions
+  // (read-execute, or under the manager's protection key), the rest of each
+  // reservation becomes inaccessible, and each space becomes the allocator
+  // of code added later.
+  for (CodeSpaceInfo& space : m.spaces_) {
     const uint64_t committed = AlignUp(space.used, PageSize());
     __builtin___clear_cache(reinterpret_cast<char*>(space.base),
                             reinterpret_cast<char*>(space.base + space.used));
-    mprotect(space.base, committed, PROT_READ | PROT_EXEC);
+    manager_.protection_.CommitPages(space.base, committed);
     if (committed < space.size) {
       mprotect(space.base + committed, space.size - committed, PROT_NONE);
       madvise(space.base + committed, space.size - committed, MADV_DONTNEED);
     }
+    space.memory = CodeSpace::Adopt(
+        space.base, space.size, space.used, t_.code_alignment,
+        &manager_.protection_,
+        [manager = &manager_](int64_t delta) { return manager->Account(delta); });
   }
   manager_.Register(&m);
   return std::move(module_);
@@ -1098,12 +934,9 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
     module_.reset();
     return std::nullopt;
   }
-  space.near_offset = tables.near_offset;
-  space.far_offset = tables.far_offset;
-  space.lazy_offset = tables.lazy_offset;
-  space.has_lazy_table = true;
+  PlaceTables(space, tables, true);
   space.used = tables.end;
-  m.spaces_.push_back(space);
+  m.spaces_.push_back(std::move(space));
   // The parts other than the instructions are a subset of the cache (only
   // the pages written are ever resident).
   m.metadata_.reset(new uint8_t[std::max<size_t>(cache_.size(), 1)]);

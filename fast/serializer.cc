@@ -16,9 +16,24 @@ namespace {
 
 constexpr size_t kCodeHeaderBytes = kCodeHeaderSize - 1;  // after the tag
 
+// The code serialized for declared function i: its TurboFan code, if
+// installed (Liftoff code is not serialized; its record is eager). The
+// caller holds the module's ReadLock.
+const WasmCode* SerializedCode(const NativeModule& m, uint32_t i) {
+  const WasmCode* code = m.code_locked(i);
+  return code != nullptr && code->is_turbofan() ? code : nullptr;
+}
+
+bool AnyTurboFanCode(const NativeModule& m) {
+  for (uint32_t i = 0; i < m.module().num_declared_functions; ++i) {
+    if (SerializedCode(m, i) != nullptr) return true;
+  }
+  return false;
+}
+
 // Record size of declared function i (tag included).
 uint64_t RecordSize(const NativeModule& m, uint32_t i) {
-  const WasmCode* code = m.GetCode(i);
+  const WasmCode* code = SerializedCode(m, i);
   if (code == nullptr) return 1;
   uint64_t size = 1 + kCodeHeaderBytes;
   for (int p = 0; p < kNumCodeParts; ++p) {
@@ -207,6 +222,11 @@ absl::Status WriteFunction(const NativeModule& m, const TagMap& tags,
 }  // namespace
 
 size_t Serializer::Measure() const {
+  const auto lock = module_.ReadLock();
+  return MeasureLocked();
+}
+
+size_t Serializer::MeasureLocked() const {
   const NativeModule& m = module_;
   uint64_t size = kGlobalHeaderSize + ModuleHeaderSize(m);
   for (uint32_t i = 0; i < m.module().num_declared_functions; ++i) {
@@ -216,19 +236,25 @@ size_t Serializer::Measure() const {
 }
 
 absl::StatusOr<Bytes> Serializer::Serialize() const {
-  if (module_.num_code() == 0) {
+  const auto lock = module_.ReadLock();
+  if (!AnyTurboFanCode(module_)) {
     return absl::FailedPreconditionError(
         FormatError(section::kSerializer, "no TurboFan code to serialize", 0));
   }
   // Left uninitialized: every byte is written below.
-  Bytes out(Measure());
-  WASMCACHE_RETURN_IF_ERROR(SerializeInto(absl::MakeSpan(out)));
+  Bytes out(MeasureLocked());
+  WASMCACHE_RETURN_IF_ERROR(SerializeLocked(absl::MakeSpan(out)));
   return out;
 }
 
 absl::Status Serializer::SerializeInto(absl::Span<uint8_t> out) const {
+  const auto lock = module_.ReadLock();
+  return SerializeLocked(out);
+}
+
+absl::Status Serializer::SerializeLocked(absl::Span<uint8_t> out) const {
   const NativeModule& m = module_;
-  if (m.num_code() == 0) {
+  if (!AnyTurboFanCode(m)) {
     return absl::FailedPreconditionError(
         FormatError(section::kSerializer, "no TurboFan code to serialize", 0));
   }
@@ -238,9 +264,13 @@ absl::Status Serializer::SerializeInto(absl::Span<uint8_t> out) const {
   // Offsets of every record: a prefix sum.
   std::vector<uint64_t> offsets(n + 1);
   uint64_t at = kGlobalHeaderSize + ModuleHeaderSize(m);
+  uint64_t total = 0;  // instruction bytes serialized
   for (uint32_t i = 0; i < n; ++i) {
     offsets[i] = at;
     at += RecordSize(m, i);
+    if (const WasmCode* code = SerializedCode(m, i)) {
+      total += code->instructions_size();
+    }
   }
   offsets[n] = at;
   if (at + uint64_t{kTieringBudgetSize} * n != out.size()) {
@@ -256,7 +286,6 @@ absl::Status Serializer::SerializeInto(absl::Span<uint8_t> out) const {
   const ModuleHeader& h = m.module_header();
   Store32(o, h.detected_features, order);
   o += 4;
-  const uint64_t total = m.generated_code_size();
   if (t.word_size == 8) {
     Store64(o, total, order);
   } else {
@@ -298,12 +327,13 @@ absl::Status Serializer::SerializeInto(absl::Span<uint8_t> out) const {
         if (failed.load(std::memory_order_relaxed)) return;
         for (uint32_t i = starts[b]; i < starts[b + 1]; ++i) {
           uint8_t* record = out.data() + offsets[i];
-          const WasmCode* code = m.GetCode(i);
+          const WasmCode* code = SerializedCode(m, i);
           if (code == nullptr) {
-            *record = static_cast<uint8_t>(
-                m.function_state(i) == FunctionState::kEager
-                    ? FunctionTag::kEager
-                    : FunctionTag::kLazy);
+            const bool eager =
+                m.function_state_locked(i) == FunctionState::kEager ||
+                m.code_locked(i) != nullptr;
+            *record = static_cast<uint8_t>(eager ? FunctionTag::kEager
+                                                 : FunctionTag::kLazy);
             continue;
           }
           absl::Status st = WriteFunction(m, tags, *code, record);

@@ -60,6 +60,10 @@ class Serializer {
   absl::Status SerializeInto(absl::Span<uint8_t> out) const;
 
  private:
+  // With the module's ReadLock held.
+  size_t MeasureLocked() const;
+  absl::Status SerializeLocked(absl::Span<uint8_t> out) const;
+
   const NativeModule& module_;
   LoadOptions options_;
 };
