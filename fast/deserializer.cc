@@ -715,6 +715,9 @@ absl::Status Loader::Plan() {
   const uint32_t n = ctx_.module.num_declared_functions;
   const uint32_t builtins =
       static_cast<uint32_t>(ctx_.env.far_slot_builtins.size());
+  // As every module made: above the critical committed size, the
+  // embedder hears of it and Liftoff code may be flushed first.
+  manager_.HandleMemoryPressure();
   module_.reset(new NativeModule(&manager_, ctx_.module, ctx_.env));
   NativeModule& m = *module_;
 
@@ -927,6 +930,9 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
       builtins, 0);
   if (!size.ok() || *size < tables.end + worst) return std::nullopt;
 
+  // As every module made: above the critical committed size, the
+  // embedder hears of it and Liftoff code may be flushed first.
+  manager_.HandleMemoryPressure();
   module_.reset(new NativeModule(&manager_, ctx_.module, ctx_.env));
   NativeModule& m = *module_;
   CodeSpaceInfo space;
