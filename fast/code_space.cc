@@ -174,9 +174,11 @@ absl::StatusOr<std::unique_ptr<CodeSpace>> CodeSpace::Reserve(
         section::kCodeSpace,
         absl::StrFormat("cannot reserve %d bytes of code space", size), 0);
   }
-  return std::unique_ptr<CodeSpace>(new CodeSpace(static_cast<uint8_t*>(base),
-                                                  size, alignment, protection,
-                                                  std::move(accounting)));
+  std::unique_ptr<CodeSpace> space(new CodeSpace(static_cast<uint8_t*>(base),
+                                                 size, alignment, protection,
+                                                 std::move(accounting)));
+  space->free_[0] = size;  // all of it free
+  return space;
 }
 
 std::unique_ptr<CodeSpace> CodeSpace::Adopt(uint8_t* base, uint64_t size,

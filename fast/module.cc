@@ -412,10 +412,8 @@ absl::StatusOr<std::unique_ptr<CodeSpace>> CodeManager::ReserveCodeSpace(
     auto space = options_.reserve(
         size, t.code_alignment, &protection_,
         [this](int64_t delta) { return Account(delta); }, below);
-    if (space.ok()) {
-      reserved_.fetch_add((*space)->size());
-      return space;
-    }
+    // Counted as reserved by the caller once the space is the module's.
+    if (space.ok()) return space;
     failed_reservations_.fetch_add(1);
     if (!with_retries || retry == options_.reservation_retries) {
       return space.status();

@@ -123,6 +123,8 @@ absl::StatusOr<std::unique_ptr<NativeModule>> CodeManager::NewNativeModule(
       new NativeModule(this, std::move(module), std::move(env)));
   m->function_states_.assign(n, FunctionState::kLazy);
   m->tiering_budgets_.assign(n, 0);
+  m->module_header_.well_known_imports.assign(
+      m->module_.num_imported_functions, 0);
   CodeSpaceInfo space = MakeSpace(std::move(memory), first, /*with_lazy=*/true);
   reserved_.fetch_add(space.size);
   {

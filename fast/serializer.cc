@@ -299,7 +299,12 @@ absl::Status Serializer::SerializeLocked(absl::Span<uint8_t> out) const {
   o += 4;
   std::copy(h.constants_module.begin(), h.constants_module.end(), o);
   o += h.constants_module.size();
-  std::copy(h.well_known_imports.begin(), h.well_known_imports.end(), o);
+  // One status per import; a module made empty has none recorded, which
+  // is status 0 for every import.
+  const size_t imports = m.module().num_imported_functions;
+  const size_t known = std::min(h.well_known_imports.size(), imports);
+  std::copy_n(h.well_known_imports.begin(), known, o);
+  std::fill_n(o + known, imports - known, uint8_t{0});
   uint8_t* budgets = out.data() + offsets[n];
   for (uint32_t i = 0; i < n; ++i) {
     Store32(budgets + 4 * i, m.tiering_budgets()[i], order);

@@ -10,19 +10,31 @@
 // Nothing here measures time; bench/lookup_benchmark.cc does.
 //
 // The suite runs twice (tests/CMakeLists.txt): against the reference and,
-// with WASMCACHE_IMPL=fast, against fast::CodeManager. The fast code
-// manager builds a module whole from a cache and never changes it after,
-// so the cases on lookup, reservation sizes, code spaces, the committed
-// limit, module lifetime and accounting load real caches (or caches the
-// reference wrote) through either implementation; cases that add, publish,
-// replace or remove code, or that look at the reference's lookup cache,
-// reference counts, memory pressure or protection keys, run in the
-// reference run only.
+// with WASMCACHE_IMPL=fast, against fast::CodeManager. Every case runs
+// against the implementation of the run (SelectedImpl()): its body is
+// written once, over ReferenceImpl or FastImpl (below), and run by
+// WithSelectedImpl; where the two interfaces differ, small overloads
+// adapt them. Hand-made modules come from either implementation's
+// NewNativeModule and take code through its PrepareCompiledCode,
+// AddCompiledCode, PublishCode and RemoveCompiledCode; fixtures load
+// through its deserializer. The reference still does side jobs that are
+// not under test: decoding jump-table slots, parsing a fixture into a
+// batch, and writing the cache of an arm64 module too large for one code
+// space, which the fast run loads. Some checks inside cases that run in
+// both runs are made in the reference run only: the hand-made parts of
+// PcsOutsideCodeAreMissesAndNeverCached,
+// FirstCodeSpaceOfAModuleIsSizedAndCapped,
+// FreeingEveryModuleReleasesEverything and
+// EstimatesAndMetricsAreConsistent, the checks on the reference's own
+// module in Arm64ModuleOverOneCodeSpaceGetsSpacesWithTheirOwnTables, and
+// NewNativeModule at a committed limit of 0 (the fast run loads a fixture
+// at that limit instead).
 
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -32,6 +44,7 @@
 #include <latch>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <semaphore>
 #include <sstream>
@@ -43,6 +56,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "fast/code_space.h"
 #include "fast/deserializer.h"
 #include "fast/module.h"
 #include "fast/serializer.h"
@@ -67,22 +81,11 @@ namespace wasmcache::testing {
 namespace {
 
 using absl::StatusCode;
-using reference::CodeManager;
-using reference::CodeManagerMetrics;
-using reference::CodeManagerOptions;
-using reference::CodeSpace;
 using reference::CodeSpaceEntry;
-using reference::CodeWriteScope;
-using reference::CompiledCode;
-using wasmcache::Environment;
-using reference::ForDebugging;
 using reference::JumpTableLayout;
 using reference::JumpTablesRef;
+using wasmcache::Environment;
 using wasmcache::ModuleInfo;
-using reference::NativeModule;
-using reference::WasmCode;
-using reference::WasmCodeRefScope;
-using RemoveFilter = reference::NativeModule::RemoveFilter;
 
 constexpr uint64_t kKiB = 1024;
 constexpr uint64_t kGiB = uint64_t{1} << 30;
@@ -108,9 +111,13 @@ ModuleInfo HandModule(uint32_t num_declared, uint32_t num_imported = 0) {
   return module;
 }
 
-std::unique_ptr<NativeModule> NewHandModule(CodeManager& manager, Arch arch,
-                                            uint32_t num_declared,
-                                            uint64_t code_size_estimate) {
+// An empty module of `num_declared` functions in `manager`, of either
+// implementation.
+template <class Manager>
+auto NewHandModule(Manager& manager, Arch arch, uint32_t num_declared,
+                   uint64_t code_size_estimate) ->
+    typename decltype(manager.NewNativeModule(ModuleInfo{}, Environment{},
+                                              0))::value_type {
   ModuleInfo module = HandModule(num_declared);
   Environment env = DefaultEnvironment(arch, module);
   auto native_module =
@@ -126,18 +133,18 @@ struct CodeSpec {
   uint32_t declared_index = 0;
   uint32_t size = 64;
   uint8_t tier = kTierTurboFan;
-  ForDebugging for_debugging = ForDebugging::kNotForDebugging;
+  bool for_debugging = false;
   uint8_t fill = 0xcc;  // int3 on x64; any bytes do on arm64 (never run)
 };
 
 CodeSpec TurboFan(uint32_t index, uint32_t size = 64) {
-  return {index, size, kTierTurboFan, ForDebugging::kNotForDebugging};
+  return {index, size, kTierTurboFan, false};
 }
 CodeSpec Liftoff(uint32_t index, uint32_t size = 64) {
-  return {index, size, kTierLiftoff, ForDebugging::kNotForDebugging};
+  return {index, size, kTierLiftoff, false};
 }
 CodeSpec Debug(CodeSpec spec) {
-  spec.for_debugging = ForDebugging::kForDebugging;
+  spec.for_debugging = true;
   return spec;
 }
 
@@ -151,11 +158,47 @@ uint32_t SafepointTableOffset(uint32_t size) {
   return (size - kEmptySafepointTableSize) / 4 * 4;
 }
 
+using CodeParts = std::array<absl::Span<const uint8_t>, kNumCodeParts>;
+
+// Function `index`'s code (counting imports) checked by the
+// PrepareCompiledCode of `m`'s implementation, ready to add to `m`.
+absl::StatusOr<reference::CompiledCode> PrepareCode(
+    const reference::NativeModule& m, uint32_t index, const CodeHeader& header,
+    const CodeParts& parts, bool for_debugging = false) {
+  return reference::PrepareCompiledCode(
+      m.module(), m.env(), index, header, parts,
+      for_debugging ? reference::ForDebugging::kForDebugging
+                    : reference::ForDebugging::kNotForDebugging);
+}
+
+absl::StatusOr<fast::CompiledCode> PrepareCode(const fast::NativeModule& m,
+                                               uint32_t index,
+                                               const CodeHeader& header,
+                                               const CodeParts& parts,
+                                               bool for_debugging = false) {
+  return fast::PrepareCompiledCode(
+      m.module(), m.env(), index, header, parts,
+      for_debugging ? fast::ForDebugging::kForDebugging
+                    : fast::ForDebugging::kNotForDebugging);
+}
+
+// A module's code object and its code to add, by the module's type.
+template <class Module>
+using CodeOf =
+    std::remove_cvref_t<decltype(*std::declval<const Module&>().GetCode(0))>;
+template <class Module>
+using CompiledCodeOf =
+    typename decltype(PrepareCode(std::declval<const Module&>(), 0,
+                                  CodeHeader{}, CodeParts{}))::value_type;
+
 // Makes CompiledCode for a module and keeps the instruction bytes alive
 // (one buffer per size and fill, shared by every object that uses it).
+template <class Module>
 class CodeMaker {
  public:
-  explicit CodeMaker(const NativeModule& native_module)
+  using CompiledCode = CompiledCodeOf<Module>;
+
+  explicit CodeMaker(const Module& native_module)
       : native_module_(native_module) {}
 
   CompiledCode Make(const CodeSpec& spec) {
@@ -172,13 +215,12 @@ class CodeMaker {
     header.code_comments_offset = size;
     header.kind = kWasmFunctionKind;
     header.tier = spec.tier;
-    std::array<absl::Span<const uint8_t>, kNumCodeParts> parts{};
+    CodeParts parts{};
     parts[static_cast<int>(CodePart::kInstructions)] = bytes;
-    const ModuleInfo& module = native_module_.module();
-    auto code = reference::PrepareCompiledCode(
-        module, native_module_.env(),
-        module.num_imported_functions + spec.declared_index, header, parts,
-        spec.for_debugging);
+    auto code = PrepareCode(
+        native_module_,
+        native_module_.module().num_imported_functions + spec.declared_index,
+        header, parts, spec.for_debugging);
     if (!code.ok()) {
       ADD_FAILURE() << "hand-made code rejected: " << code.status();
       return {};
@@ -205,15 +247,16 @@ class CodeMaker {
   }
 
  private:
-  const NativeModule& native_module_;
+  const Module& native_module_;
   std::map<std::pair<uint32_t, uint8_t>, std::vector<uint8_t>> bytes_;
 };
 
-absl::StatusOr<std::vector<std::unique_ptr<WasmCode>>> Add(
-    NativeModule& native_module, CodeMaker& maker,
+template <class Module>
+absl::StatusOr<std::vector<std::unique_ptr<CodeOf<Module>>>> Add(
+    Module& native_module, CodeMaker<Module>& maker,
     const std::vector<CodeSpec>& specs) {
-  const std::vector<CompiledCode> batch = maker.Batch(specs);
-  for (const CompiledCode& code : batch) {
+  const auto batch = maker.Batch(specs);
+  for (const auto& code : batch) {
     // A rejected spec (reported by Make) is not passed on.
     if (code.part(CodePart::kInstructions).empty()) {
       return absl::InternalError("test: a hand-made code object was rejected");
@@ -223,27 +266,29 @@ absl::StatusOr<std::vector<std::unique_ptr<WasmCode>>> Add(
 }
 
 // Adds and publishes one batch; every object must be installed.
-std::vector<WasmCode*> AddAndPublish(NativeModule& native_module,
-                                     CodeMaker& maker,
-                                     const std::vector<CodeSpec>& specs) {
+template <class Module>
+std::vector<CodeOf<Module>*> AddAndPublish(Module& native_module,
+                                           CodeMaker<Module>& maker,
+                                           const std::vector<CodeSpec>& specs) {
   auto added = Add(native_module, maker, specs);
   EXPECT_TRUE(added.ok()) << added.status();
   if (!added.ok()) return {};
-  std::vector<WasmCode*> published =
+  std::vector<CodeOf<Module>*> published =
       native_module.PublishCode(std::move(*added));
-  for (WasmCode* code : published) EXPECT_NE(code, nullptr);
+  for (const CodeOf<Module>* code : published) EXPECT_NE(code, nullptr);
   return published;
 }
 
 // --- Jump-table slots --------------------------------------------------------
 
-uint64_t NearSlotAddress(const NativeModule& m, const CodeSpaceEntry& space,
+uint64_t NearSlotAddress(const reference::NativeModule& m,
+                         const CodeSpaceEntry& space,
                          uint32_t declared_index) {
   return space.tables_address() +
          space.layout.NearSlotOffset(m.traits(), declared_index);
 }
 
-uint64_t FarFunctionSlotAddress(const NativeModule& m,
+uint64_t FarFunctionSlotAddress(const reference::NativeModule& m,
                                 const CodeSpaceEntry& space,
                                 uint32_t declared_index) {
   return space.tables_address() +
@@ -267,7 +312,8 @@ uint64_t ResolvedSlotTarget(Arch arch, uint64_t near, uint64_t far) {
 }
 
 // The near slot of `declared_index` in every code space leads to `target`.
-void ExpectSlotsLeadTo(const NativeModule& m, uint32_t declared_index,
+void ExpectSlotsLeadTo(const reference::NativeModule& m,
+                       uint32_t declared_index,
                        uint64_t target) {
   for (const CodeSpaceEntry* space : m.code_spaces()) {
     const uint64_t far =
@@ -298,22 +344,17 @@ void ExpectSlotsLeadTo(const fast::NativeModule& m, uint32_t declared_index,
   }
 }
 
-const CodeSpaceEntry* SpaceContaining(const NativeModule& m, uint64_t pc) {
-  for (const CodeSpaceEntry* space : m.code_spaces()) {
-    if (space->space->Contains(pc)) return space;
-  }
-  return nullptr;
-}
-
 // --- Real fixtures -----------------------------------------------------------
 
-// The TurboFan records of a parsed cache as a batch, as the deserializer
-// builds it. Spans point into the fixture's cache bytes.
-std::vector<CompiledCode> BatchOf(const reference::ParsedCache& parsed) {
-  std::vector<CompiledCode> batch;
+// The TurboFan records of a parsed cache as a batch for `m`, as the
+// deserializer builds it. Spans point into the fixture's cache bytes.
+std::vector<reference::CompiledCode> BatchOf(
+    const reference::NativeModule& /*m*/,
+    const reference::ParsedCache& parsed) {
+  std::vector<reference::CompiledCode> batch;
   for (const reference::ParsedFunction& fn : parsed.functions) {
     if (fn.tag != FunctionTag::kTurboFan) continue;
-    CompiledCode code;
+    reference::CompiledCode code;
     code.index = fn.index;
     code.header = fn.header;
     code.parts = fn.parts;
@@ -324,14 +365,39 @@ std::vector<CompiledCode> BatchOf(const reference::ParsedCache& parsed) {
   return batch;
 }
 
+// The same for a fast module: each record's header and parts go through
+// fast::PrepareCompiledCode, so that the fast implementation's own checks
+// and site analysis run.
+std::vector<fast::CompiledCode> BatchOf(const fast::NativeModule& m,
+                                        const reference::ParsedCache& parsed) {
+  std::vector<fast::CompiledCode> batch;
+  for (const reference::ParsedFunction& fn : parsed.functions) {
+    if (fn.tag != FunctionTag::kTurboFan) continue;
+    auto code = PrepareCode(m, fn.index, fn.header, fn.parts);
+    EXPECT_TRUE(code.ok()) << "function " << fn.index << ": " << code.status();
+    if (!code.ok()) continue;
+    code->file_offset = fn.code_offset();
+    batch.push_back(*std::move(code));
+  }
+  return batch;
+}
+
 // --- The implementation under test ------------------------------------------
 
 // Cases that run against both implementations are written once over one
-// of these: the code manager's types and how a cache becomes a module.
+// of these: the code manager's types, how a cache becomes a module and
+// how a module becomes a cache. Where the two interfaces differ in more
+// than the namespace, overloads below adapt them.
 struct ReferenceImpl {
   using Manager = reference::CodeManager;
   using Options = reference::CodeManagerOptions;
+  using Metrics = reference::CodeManagerMetrics;
   using Module = reference::NativeModule;
+  using Code = reference::WasmCode;
+  using CodeRefScope = reference::WasmCodeRefScope;
+  using Space = reference::CodeSpace;
+  using Protection = reference::CodeProtection;
+  using WriteScope = reference::CodeWriteScope;
 
   absl::StatusOr<std::unique_ptr<Module>> Load(Manager& manager,
                                                absl::Span<const uint8_t> cache,
@@ -339,12 +405,22 @@ struct ReferenceImpl {
                                                const Environment& env) const {
     return reference::Deserialize(manager, cache, module, env);
   }
+
+  absl::StatusOr<std::vector<uint8_t>> Serialize(const Module& m) const {
+    return reference::Serializer(m).Serialize();
+  }
 };
 
 struct FastImpl {
   using Manager = fast::CodeManager;
   using Options = fast::CodeManagerOptions;
+  using Metrics = fast::CodeManagerMetrics;
   using Module = fast::NativeModule;
+  using Code = fast::WasmCode;
+  using CodeRefScope = fast::WasmCodeRefScope;
+  using Space = fast::CodeSpace;
+  using Protection = fast::CodeProtection;
+  using WriteScope = fast::CodeWriteScope;
 
   fast::LoadOptions options;
 
@@ -354,7 +430,26 @@ struct FastImpl {
                                                const Environment& env) const {
     return fast::Deserialize(manager, cache, module, env, options);
   }
+
+  absl::StatusOr<fast::Bytes> Serialize(const Module& m) const {
+    return fast::Serializer(m, options).Serialize();
+  }
 };
+
+// In a body written once over an implementation `I` (a template lambda
+// that WithSelectedImpl runs): `I`'s types under the names both
+// implementations give them.
+#define CODE_MANAGER_TYPES_OF(I)                                           \
+  using CodeManager [[maybe_unused]] = typename I::Manager;                \
+  using CodeManagerOptions [[maybe_unused]] = typename I::Options;         \
+  using CodeManagerMetrics [[maybe_unused]] = typename I::Metrics;         \
+  using NativeModule [[maybe_unused]] = typename I::Module;                \
+  using RemoveFilter [[maybe_unused]] = typename I::Module::RemoveFilter;  \
+  using WasmCode [[maybe_unused]] = typename I::Code;                      \
+  using WasmCodeRefScope [[maybe_unused]] = typename I::CodeRefScope;      \
+  using CodeSpace [[maybe_unused]] = typename I::Space;                    \
+  using CodeProtection [[maybe_unused]] = typename I::Protection;          \
+  using CodeWriteScope [[maybe_unused]] = typename I::WriteScope
 
 // Loads a fixture with `impl`.
 template <class I>
@@ -388,14 +483,19 @@ struct CodeSpaceRange {
   uint64_t start;
   uint64_t end;
   uint64_t near_table;  // the space's first near jump-table slot
+  uint64_t tables;      // the space's block of jump tables
+  uint64_t tables_end;
+
+  bool contains(uint64_t pc) const { return pc >= start && pc < end; }
 };
 
-std::vector<CodeSpaceRange> CodeSpaceRanges(const NativeModule& m) {
+std::vector<CodeSpaceRange> CodeSpaceRanges(const reference::NativeModule& m) {
   std::vector<CodeSpaceRange> ranges;
   for (const CodeSpaceEntry* space : m.code_spaces()) {
     ranges.push_back({space->space->start_address(),
                       space->space->end_address(),
-                      NearSlotAddress(m, *space, 0)});
+                      NearSlotAddress(m, *space, 0), space->tables_address(),
+                      space->tables_address() + space->layout.total_size});
   }
   return ranges;
 }
@@ -403,23 +503,44 @@ std::vector<CodeSpaceRange> CodeSpaceRanges(const NativeModule& m) {
 std::vector<CodeSpaceRange> CodeSpaceRanges(const fast::NativeModule& m) {
   std::vector<CodeSpaceRange> ranges;
   for (const fast::CodeSpaceInfo& space : m.code_spaces()) {
-    ranges.push_back(
-        {space.start(), space.start() + space.size, m.near_slot(space, 0)});
+    // The tables are [0, tables_end) of the space (fast/module.h).
+    ranges.push_back({space.start(), space.start() + space.size,
+                      m.near_slot(space, 0), space.start(),
+                      space.start() + space.tables_end});
   }
   return ranges;
 }
 
-size_t NumCode(const NativeModule& m) { return m.num_owned_code(); }
-size_t NumCode(const fast::NativeModule& m) { return m.num_code(); }
+// The code space of `m` that holds `pc`, if any.
+template <class Module>
+std::optional<CodeSpaceRange> SpaceContaining(const Module& m, uint64_t pc) {
+  for (const CodeSpaceRange& space : CodeSpaceRanges(m)) {
+    if (space.contains(pc)) return space;
+  }
+  return std::nullopt;
+}
 
-uint64_t ReservedBytes(const CodeManager& manager) {
+// Gives a module made empty the global header its environment expects, so
+// that it serializes.
+void SetExpectedGlobalHeader(reference::NativeModule& m) {
+  m.global_header.magic = *m.env().expected_header[0];
+  m.global_header.version_hash = *m.env().expected_header[1];
+}
+void SetExpectedGlobalHeader(fast::NativeModule& m) {
+  GlobalHeader header = m.global_header();
+  header.magic = *m.env().expected_header[0];
+  header.version_hash = *m.env().expected_header[1];
+  m.set_global_header(header);
+}
+
+uint64_t ReservedBytes(const reference::CodeManager& manager) {
   return manager.Metrics().reserved_code_space;
 }
 uint64_t ReservedBytes(const fast::CodeManager& manager) {
   return manager.reserved_bytes();
 }
 
-uint64_t NumNativeModules(const CodeManager& manager) {
+uint64_t NumNativeModules(const reference::CodeManager& manager) {
   return manager.Metrics().num_native_modules;
 }
 uint64_t NumNativeModules(const fast::CodeManager& manager) {
@@ -430,8 +551,8 @@ uint64_t NumNativeModules(const fast::CodeManager& manager) {
 uint64_t OverheadPerCodeSpace(Arch arch, uint32_t num_declared,
                               uint32_t num_builtins) {
   return SelectedImpl() == Impl::kReference
-             ? CodeManager::OverheadPerCodeSpace(arch, num_declared,
-                                                 num_builtins)
+             ? reference::CodeManager::OverheadPerCodeSpace(
+                   arch, num_declared, num_builtins)
              : fast::CodeManager::OverheadPerCodeSpace(arch, num_declared,
                                                        num_builtins);
 }
@@ -441,8 +562,8 @@ absl::StatusOr<uint64_t> ReservationSize(Arch arch, uint64_t estimate,
                                          uint32_t num_builtins,
                                          uint64_t total_reserved) {
   return SelectedImpl() == Impl::kReference
-             ? CodeManager::ReservationSize(arch, estimate, num_declared,
-                                            num_builtins, total_reserved)
+             ? reference::CodeManager::ReservationSize(
+                   arch, estimate, num_declared, num_builtins, total_reserved)
              : fast::CodeManager::ReservationSize(arch, estimate, num_declared,
                                                   num_builtins, total_reserved);
 }
@@ -505,91 +626,93 @@ class CodeManagerAllocationPerTargetTest : public ::testing::TestWithParam<Arch>
 // objects come and go. Batches of random sizes (fixed seed) add new
 // functions or replace earlier ones (which frees the replaced code).
 TEST_P(CodeManagerAllocationPerTargetTest, LiveCodeNeverOverlapsAndStaysAlignedInsideItsSpace) {
-  WASMCACHE_REFERENCE_ONLY(
-      "adds and frees code through the reference's "
-      "AddCompiledCode and RemoveCompiledCode");
-  const Arch arch = GetParam();
-  const ArchTraits& traits = TraitsOf(arch);
-  CodeManager manager;
-  constexpr uint32_t kFunctions = 400;
-  auto native_module = NewHandModule(manager, arch, kFunctions, 16 * kKiB);
-  ASSERT_NE(native_module, nullptr);
-  CodeMaker maker(*native_module);
-  std::mt19937 rng(0x5eed);
-  std::vector<bool> has_code(kFunctions, false);
-  std::vector<uint8_t> fill_of(kFunctions, 0);
-  uint32_t next_new = 0;
-  for (int round = 0; round < 60; ++round) {
-    std::vector<CodeSpec> specs;
-    std::vector<bool> in_batch(kFunctions, false);
-    const int count = std::uniform_int_distribution<int>(1, 12)(rng);
-    for (int k = 0; k < count; ++k) {
-      uint32_t index;
-      if (next_new < kFunctions && (round % 3 != 2 || next_new == 0)) {
-        index = next_new++;
-      } else {
-        index = std::uniform_int_distribution<uint32_t>(0, next_new - 1)(rng);
-        if (in_batch[index]) continue;
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    const Arch arch = GetParam();
+    const ArchTraits& traits = TraitsOf(arch);
+    CodeManager manager;
+    constexpr uint32_t kFunctions = 400;
+    auto native_module = NewHandModule(manager, arch, kFunctions, 16 * kKiB);
+    ASSERT_NE(native_module, nullptr);
+    CodeMaker maker(*native_module);
+    std::mt19937 rng(0x5eed);
+    std::vector<bool> has_code(kFunctions, false);
+    std::vector<uint8_t> fill_of(kFunctions, 0);
+    uint32_t next_new = 0;
+    for (int round = 0; round < 60; ++round) {
+      std::vector<CodeSpec> specs;
+      std::vector<bool> in_batch(kFunctions, false);
+      const int count = std::uniform_int_distribution<int>(1, 12)(rng);
+      for (int k = 0; k < count; ++k) {
+        uint32_t index;
+        if (next_new < kFunctions && (round % 3 != 2 || next_new == 0)) {
+          index = next_new++;
+        } else {
+          index =
+              std::uniform_int_distribution<uint32_t>(0, next_new - 1)(rng);
+          if (in_batch[index]) continue;
+        }
+        in_batch[index] = true;
+        CodeSpec spec = TurboFan(
+            index, std::uniform_int_distribution<uint32_t>(16, 6000)(rng));
+        // A fill per function and round lets a stray write show.
+        spec.fill = static_cast<uint8_t>(index * 7 + round);
+        specs.push_back(spec);
       }
-      in_batch[index] = true;
-      CodeSpec spec = TurboFan(
-          index, std::uniform_int_distribution<uint32_t>(16, 6000)(rng));
-      // A fill per function and round lets a stray write show.
-      spec.fill = static_cast<uint8_t>(index * 7 + round);
-      specs.push_back(spec);
+      std::vector<WasmCode*> published =
+          AddAndPublish(*native_module, maker, specs);
+      ASSERT_EQ(published.size(), specs.size());
+      for (const CodeSpec& spec : specs) {
+        has_code[spec.declared_index] = true;
+        fill_of[spec.declared_index] = spec.fill;
+      }
     }
-    std::vector<WasmCode*> published =
-        AddAndPublish(*native_module, maker, specs);
-    ASSERT_EQ(published.size(), specs.size());
-    for (const CodeSpec& spec : specs) {
-      has_code[spec.declared_index] = true;
-      fill_of[spec.declared_index] = spec.fill;
-    }
-  }
 
-  std::vector<std::pair<WasmCode*, uint8_t>> live;
-  for (uint32_t i = 0; i < kFunctions; ++i) {
-    WasmCode* code = native_module->GetCode(i);
-    ASSERT_EQ(code != nullptr, has_code[i]) << "function " << i;
-    if (code != nullptr) live.push_back({code, fill_of[i]});
-  }
-  EXPECT_EQ(native_module->num_owned_code(), live.size())
-      << "replaced code is freed, not kept";
-  const std::vector<const CodeSpaceEntry*> spaces = native_module->code_spaces();
-  EXPECT_GE(spaces.size(), 2u) << "the small first space overflowed";
-  EXPECT_EQ(manager.num_code_spaces(), spaces.size());
-  std::sort(live.begin(), live.end(), [](const auto& a, const auto& b) {
-    return a.first->instruction_start() < b.first->instruction_start();
-  });
-  uint64_t previous_end = 0;
-  for (const auto& [code, expected_fill] : live) {
-    const uint8_t fill = expected_fill;
-    const uint64_t start = code->instruction_start();
-    const uint64_t end = start + code->instructions_size();
-    SCOPED_TRACE(absl::StrFormat("function %d at [%s, %s)", code->index(),
-                                 Hex(start), Hex(end)));
-    EXPECT_EQ(start % traits.code_alignment, 0u);
-    EXPECT_GE(start, previous_end) << "overlaps the previous object";
-    previous_end = end;
-    const CodeSpaceEntry* space = SpaceContaining(*native_module, start);
-    ASSERT_NE(space, nullptr) << "outside every code space of the module";
-    EXPECT_TRUE(space->space->Contains(end - 1)) << "straddles a space end";
-    EXPECT_EQ(manager.LookupNativeModule(start), native_module.get());
-    for (const CodeSpaceEntry* other : spaces) {
-      const uint64_t tables = other->tables_address();
-      const uint64_t tables_end = tables + other->layout.total_size;
-      EXPECT_TRUE(end <= tables || start >= tables_end)
-          << "overlaps the jump tables at " << Hex(tables);
+    std::vector<std::pair<WasmCode*, uint8_t>> live;
+    for (uint32_t i = 0; i < kFunctions; ++i) {
+      WasmCode* code = native_module->GetCode(i);
+      ASSERT_EQ(code != nullptr, has_code[i]) << "function " << i;
+      if (code != nullptr) live.push_back({code, fill_of[i]});
     }
-    EXPECT_TRUE(code->instructions() ==
-                absl::MakeConstSpan(maker.Bytes(code->instructions_size(), fill)))
-        << "code bytes changed after they were written";
-    // Its slots in every space lead to it.
-    ExpectSlotsLeadTo(*native_module,
-                      code->index() -
-                          native_module->module().num_imported_functions,
-                      start);
-  }
+    EXPECT_EQ(native_module->num_owned_code(), live.size())
+        << "replaced code is freed, not kept";
+    const std::vector<CodeSpaceRange> spaces = CodeSpaceRanges(*native_module);
+    EXPECT_GE(spaces.size(), 2u) << "the small first space overflowed";
+    EXPECT_EQ(manager.num_code_spaces(), spaces.size());
+    std::sort(live.begin(), live.end(), [](const auto& a, const auto& b) {
+      return a.first->instruction_start() < b.first->instruction_start();
+    });
+    uint64_t previous_end = 0;
+    for (const auto& [code, expected_fill] : live) {
+      const uint8_t fill = expected_fill;
+      const uint64_t start = code->instruction_start();
+      const uint64_t end = start + code->instructions_size();
+      SCOPED_TRACE(absl::StrFormat("function %d at [%s, %s)", code->index(),
+                                   Hex(start), Hex(end)));
+      EXPECT_EQ(start % traits.code_alignment, 0u);
+      EXPECT_GE(start, previous_end) << "overlaps the previous object";
+      previous_end = end;
+      const std::optional<CodeSpaceRange> space =
+          SpaceContaining(*native_module, start);
+      ASSERT_TRUE(space.has_value())
+          << "outside every code space of the module";
+      EXPECT_TRUE(space->contains(end - 1)) << "straddles a space end";
+      EXPECT_EQ(manager.LookupNativeModule(start), native_module.get());
+      for (const CodeSpaceRange& other : spaces) {
+        EXPECT_TRUE(end <= other.tables || start >= other.tables_end)
+            << "overlaps the jump tables at " << Hex(other.tables);
+      }
+      EXPECT_TRUE(code->instructions() ==
+                  absl::MakeConstSpan(
+                      maker.Bytes(code->instructions_size(), fill)))
+          << "code bytes changed after they were written";
+      // Its slots in every space lead to it.
+      ExpectSlotsLeadTo(*native_module,
+                        code->index() -
+                            native_module->module().num_imported_functions,
+                        start);
+    }
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, CodeManagerAllocationPerTargetTest,
@@ -604,44 +727,47 @@ INSTANTIATE_TEST_SUITE_P(Targets, CodeManagerAllocationPerTargetTest,
 // wholly free is decommitted (committed bytes return to the jump tables'
 // pages).
 TEST(CodeManagerAllocationTest, FreedCodeIsReusedAndWholeFreePagesAreDecommitted) {
-  WASMCACHE_REFERENCE_ONLY(
-      "adds and frees code through the reference's "
-      "AddCompiledCode and RemoveCompiledCode");
-  CodeManager manager;
-  auto native_module = NewHandModule(manager, Arch::kX64, 32, 256 * kKiB);
-  ASSERT_NE(native_module, nullptr);
-  CodeMaker maker(*native_module);
-  const uint64_t tables_committed = manager.committed_bytes();
-  const CodeManagerMetrics before = manager.Metrics();
-  ASSERT_EQ(before.freed_code_size, 0u);
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    CodeManager manager;
+    auto native_module = NewHandModule(manager, Arch::kX64, 32, 256 * kKiB);
+    ASSERT_NE(native_module, nullptr);
+    CodeMaker maker(*native_module);
+    const uint64_t tables_committed = manager.committed_bytes();
+    const CodeManagerMetrics before = manager.Metrics();
+    ASSERT_EQ(before.freed_code_size, 0u);
 
-  std::vector<CodeSpec> first;
-  for (uint32_t i = 0; i < 8; ++i) first.push_back(TurboFan(i, 8000));
-  const std::vector<WasmCode*> old = AddAndPublish(*native_module, maker, first);
-  ASSERT_EQ(old.size(), 8u);
-  const uint64_t old_start = old.front()->instruction_start();
-  EXPECT_GE(manager.committed_bytes(), tables_committed + 15 * PageSize());
-  EXPECT_EQ(manager.Metrics().generated_code_size, 8u * 8000u);
+    std::vector<CodeSpec> first;
+    for (uint32_t i = 0; i < 8; ++i) first.push_back(TurboFan(i, 8000));
+    const std::vector<WasmCode*> old =
+        AddAndPublish(*native_module, maker, first);
+    ASSERT_EQ(old.size(), 8u);
+    const uint64_t old_start = old.front()->instruction_start();
+    EXPECT_GE(manager.committed_bytes(), tables_committed + 15 * PageSize());
+    EXPECT_EQ(manager.Metrics().generated_code_size, 8u * 8000u);
 
-  EXPECT_EQ(native_module->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode),
-            8u);
-  EXPECT_EQ(native_module->num_owned_code(), 0u) << "nothing holds the code";
-  EXPECT_EQ(native_module->freed_code_size(), 8u * 8000u);
-  const CodeManagerMetrics after = manager.Metrics();
-  EXPECT_EQ(after.freed_code_size - before.freed_code_size, 8u * 8000u);
-  EXPECT_EQ(after.generated_code_size, 0u);
-  EXPECT_EQ(manager.committed_bytes(), tables_committed)
-      << "pages wholly freed must be decommitted, the tables' kept";
-  EXPECT_EQ(native_module->committed_code_space(), tables_committed);
+    EXPECT_EQ(
+        native_module->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode),
+        8u);
+    EXPECT_EQ(native_module->num_owned_code(), 0u) << "nothing holds the code";
+    EXPECT_EQ(native_module->freed_code_size(), 8u * 8000u);
+    const CodeManagerMetrics after = manager.Metrics();
+    EXPECT_EQ(after.freed_code_size - before.freed_code_size, 8u * 8000u);
+    EXPECT_EQ(after.generated_code_size, 0u);
+    EXPECT_EQ(manager.committed_bytes(), tables_committed)
+        << "pages wholly freed must be decommitted, the tables' kept";
+    EXPECT_EQ(native_module->committed_code_space(), tables_committed);
 
-  const std::vector<WasmCode*> reused =
-      AddAndPublish(*native_module, maker,
-                    {TurboFan(8, 3000), TurboFan(9, 3000), TurboFan(10, 100)});
-  ASSERT_EQ(reused.size(), 3u);
-  EXPECT_EQ(reused[0]->instruction_start(), old_start)
-      << "the freed region is the first fit";
-  EXPECT_EQ(reused[1]->instruction_start(), old_start + RoundUp(3000, 64));
-  EXPECT_EQ(manager.LookupCode(old_start), reused[0]);
+    const std::vector<WasmCode*> reused =
+        AddAndPublish(*native_module, maker,
+                      {TurboFan(8, 3000), TurboFan(9, 3000),
+                       TurboFan(10, 100)});
+    ASSERT_EQ(reused.size(), 3u);
+    EXPECT_EQ(reused[0]->instruction_start(), old_start)
+        << "the freed region is the first fit";
+    EXPECT_EQ(reused[1]->instruction_start(), old_start + RoundUp(3000, 64));
+    EXPECT_EQ(manager.LookupCode(old_start), reused[0]);
+  });
 }
 
 // Invariant: code objects of one batch share the batch's region but are
@@ -649,50 +775,53 @@ TEST(CodeManagerAllocationTest, FreedCodeIsReusedAndWholeFreePagesAreDecommitted
 // (or the jump tables) still uses committed, and decommit exactly the
 // pages that became wholly free.
 TEST(CodeManagerAllocationTest, FreeingPartOfABatchKeepsPagesOfItsNeighboursCommitted) {
-  WASMCACHE_REFERENCE_ONLY(
-      "adds and frees code through the reference's "
-      "AddCompiledCode and RemoveCompiledCode");
-  const uint64_t page = PageSize();
-  CodeManager manager;
-  auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
-  ASSERT_NE(native_module, nullptr);
-  CodeMaker maker(*native_module);
-  const uint64_t tables_committed = manager.committed_bytes();
-  // Two objects of two pages each, one Liftoff and one TurboFan, so a
-  // filter can remove one of them.
-  const std::vector<WasmCode*> codes = AddAndPublish(
-      *native_module, maker,
-      {Liftoff(0, static_cast<uint32_t>(2 * page)),
-       TurboFan(1, static_cast<uint32_t>(2 * page))});
-  ASSERT_EQ(codes.size(), 2u);
-  const uint64_t a_start = codes[0]->instruction_start();
-  const uint64_t b_start = codes[1]->instruction_start();
-  const uint64_t b_end = b_start + 2 * page;
-  const uint64_t base = native_module->code_spaces()[0]->space->start_address();
-  // Pages touched by the tables and the two objects.
-  const uint64_t used_pages = (b_end - base + page - 1) / page;
-  ASSERT_EQ(manager.committed_bytes(), used_pages * page);
-  // Pages that hold nothing but A: those wholly inside [a_start, b_start).
-  const uint64_t a_only_pages =
-      (b_start / page * page - RoundUp(a_start, page)) / page;
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    const uint64_t page = PageSize();
+    CodeManager manager;
+    auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
+    ASSERT_NE(native_module, nullptr);
+    CodeMaker maker(*native_module);
+    const uint64_t tables_committed = manager.committed_bytes();
+    // Two objects of two pages each, one Liftoff and one TurboFan, so a
+    // filter can remove one of them.
+    const std::vector<WasmCode*> codes = AddAndPublish(
+        *native_module, maker,
+        {Liftoff(0, static_cast<uint32_t>(2 * page)),
+         TurboFan(1, static_cast<uint32_t>(2 * page))});
+    ASSERT_EQ(codes.size(), 2u);
+    const uint64_t a_start = codes[0]->instruction_start();
+    const uint64_t b_start = codes[1]->instruction_start();
+    const uint64_t b_end = b_start + 2 * page;
+    const uint64_t base = CodeSpaceRanges(*native_module)[0].start;
+    // Pages touched by the tables and the two objects.
+    const uint64_t used_pages = (b_end - base + page - 1) / page;
+    ASSERT_EQ(manager.committed_bytes(), used_pages * page);
+    // Pages that hold nothing but A: those wholly inside [a_start, b_start).
+    const uint64_t a_only_pages =
+        (b_start / page * page - RoundUp(a_start, page)) / page;
 
-  ASSERT_EQ(native_module->RemoveCompiledCode(RemoveFilter::kRemoveLiftoffCode),
-            1u);
-  ASSERT_EQ(native_module->num_owned_code(), 1u);
-  ASSERT_EQ(manager.committed_bytes(), (used_pages - a_only_pages) * page)
-      << "freeing A decommitted a page that B or the tables still use";
-  EXPECT_TRUE(codes[1]->instructions() ==
-              absl::MakeConstSpan(maker.Bytes(static_cast<uint32_t>(2 * page), 0xcc)))
-      << "B's bytes changed when A was freed";
-  // The tables survived too: both slots still decode.
-  ExpectSlotsLeadTo(*native_module, 0, native_module->lazy_slot_address(0));
-  ExpectSlotsLeadTo(*native_module, 1, b_start);
+    ASSERT_EQ(
+        native_module->RemoveCompiledCode(RemoveFilter::kRemoveLiftoffCode),
+        1u);
+    ASSERT_EQ(native_module->num_owned_code(), 1u);
+    ASSERT_EQ(manager.committed_bytes(), (used_pages - a_only_pages) * page)
+        << "freeing A decommitted a page that B or the tables still use";
+    EXPECT_TRUE(codes[1]->instructions() ==
+                absl::MakeConstSpan(
+                    maker.Bytes(static_cast<uint32_t>(2 * page), 0xcc)))
+        << "B's bytes changed when A was freed";
+    // The tables survived too: both slots still decode.
+    ExpectSlotsLeadTo(*native_module, 0, native_module->lazy_slot_address(0));
+    ExpectSlotsLeadTo(*native_module, 1, b_start);
 
-  ASSERT_EQ(native_module->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode),
-            1u);
-  EXPECT_EQ(manager.committed_bytes(), tables_committed);
-  ExpectSlotsLeadTo(*native_module, 0, native_module->lazy_slot_address(0));
-  ExpectSlotsLeadTo(*native_module, 1, native_module->lazy_slot_address(1));
+    ASSERT_EQ(
+        native_module->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode),
+        1u);
+    EXPECT_EQ(manager.committed_bytes(), tables_committed);
+    ExpectSlotsLeadTo(*native_module, 0, native_module->lazy_slot_address(0));
+    ExpectSlotsLeadTo(*native_module, 1, native_module->lazy_slot_address(1));
+  });
 }
 
 // Invariant: every code object has an address of its own. Code shorter
@@ -701,34 +830,33 @@ TEST(CodeManagerAllocationTest, FreeingPartOfABatchKeepsPagesOfItsNeighboursComm
 // cache parser does, so no two objects of a batch share a start address
 // (and an entry of the module's code map).
 TEST(CodeManagerAllocationTest, CodeTooShortForASafepointTableIsRejected) {
-  WASMCACHE_REFERENCE_ONLY(
-      "the reference's PrepareCompiledCode and "
-      "AddCompiledCode");
-  CodeManager manager;
-  auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
-  ASSERT_NE(native_module, nullptr);
-  for (uint32_t size : {0u, 1u, kMinCodeSize - 1}) {
-    CodeHeader header;
-    header.instructions_size = static_cast<int32_t>(size);
-    header.unpadded_binary_size = static_cast<int32_t>(size);
-    header.tier = kTierTurboFan;
-    const std::vector<uint8_t> bytes(size, 0);
-    std::array<absl::Span<const uint8_t>, kNumCodeParts> parts{};
-    parts[static_cast<int>(CodePart::kInstructions)] = bytes;
-    auto code = reference::PrepareCompiledCode(
-        native_module->module(), native_module->env(), 0, header, parts);
-    EXPECT_EQ(code.status().code(), StatusCode::kDataLoss)
-        << size << " bytes: " << code.status();
-  }
-  CodeMaker maker(*native_module);
-  const std::vector<WasmCode*> codes = AddAndPublish(
-      *native_module, maker,
-      {TurboFan(0, kMinCodeSize), TurboFan(1, kMinCodeSize),
-       TurboFan(2, kMinCodeSize)});
-  ASSERT_EQ(codes.size(), 3u);
-  EXPECT_LT(codes[0]->instruction_start(), codes[1]->instruction_start());
-  EXPECT_LT(codes[1]->instruction_start(), codes[2]->instruction_start());
-  EXPECT_EQ(native_module->num_owned_code(), 3u);
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    CodeManager manager;
+    auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
+    ASSERT_NE(native_module, nullptr);
+    for (uint32_t size : {0u, 1u, kMinCodeSize - 1}) {
+      CodeHeader header;
+      header.instructions_size = static_cast<int32_t>(size);
+      header.unpadded_binary_size = static_cast<int32_t>(size);
+      header.tier = kTierTurboFan;
+      const std::vector<uint8_t> bytes(size, 0);
+      CodeParts parts{};
+      parts[static_cast<int>(CodePart::kInstructions)] = bytes;
+      auto code = PrepareCode(*native_module, 0, header, parts);
+      EXPECT_EQ(code.status().code(), StatusCode::kDataLoss)
+          << size << " bytes: " << code.status();
+    }
+    CodeMaker maker(*native_module);
+    const std::vector<WasmCode*> codes = AddAndPublish(
+        *native_module, maker,
+        {TurboFan(0, kMinCodeSize), TurboFan(1, kMinCodeSize),
+         TurboFan(2, kMinCodeSize)});
+    ASSERT_EQ(codes.size(), 3u);
+    EXPECT_LT(codes[0]->instruction_start(), codes[1]->instruction_start());
+    EXPECT_LT(codes[1]->instruction_start(), codes[2]->instruction_start());
+    EXPECT_EQ(native_module->num_owned_code(), 3u);
+  });
 }
 
 // ============================================================================
@@ -752,7 +880,7 @@ class PcOracle {
           ++owned;
         }
       }
-      EXPECT_EQ(NumCode(*m), owned) << "all owned code is published";
+      EXPECT_EQ(m->num_owned_code(), owned) << "all owned code is published";
       for (const CodeSpaceRange& space : CodeSpaceRanges(*m)) {
         spaces_.push_back({space.start, space.end, m});
       }
@@ -876,132 +1004,140 @@ TEST(CodeManagerLookupTest, EveryPcAtTheEdgesOfEveryLargeFixtureCodeObject) {
 // that contains the pc now, or nothing. Metrics count one miss for the
 // first lookup of a pc after a flush and one hit for an immediate repeat.
 TEST(CodeManagerLookupTest, TheCacheNeverReturnsFreedCode) {
-  WASMCACHE_REFERENCE_ONLY(
-      "the reference's lookup cache and code removal; "
-      "fast modules never change after publishing");
-  CodeManager manager;
-  constexpr uint32_t kFunctions = 48;
-  auto native_module = NewHandModule(manager, Arch::kX64, kFunctions, 64 * kKiB);
-  ASSERT_NE(native_module, nullptr);
-  CodeMaker maker(*native_module);
-  std::mt19937 rng(42);
-  auto random_size = [&] {
-    return std::uniform_int_distribution<uint32_t>(16, 700)(rng);
-  };
-  std::vector<CodeSpec> all;
-  for (uint32_t i = 0; i < kFunctions; ++i) all.push_back(TurboFan(i, random_size()));
-  AddAndPublish(*native_module, maker, all);
-
-  for (int round = 0; round < 40; ++round) {
-    SCOPED_TRACE("round " + std::to_string(round));
-    // Distinct pcs: first, middle and last byte of each object.
-    std::vector<uint64_t> pcs;
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    CodeManager manager;
+    constexpr uint32_t kFunctions = 48;
+    auto native_module =
+        NewHandModule(manager, Arch::kX64, kFunctions, 64 * kKiB);
+    ASSERT_NE(native_module, nullptr);
+    CodeMaker maker(*native_module);
+    std::mt19937 rng(42);
+    auto random_size = [&] {
+      return std::uniform_int_distribution<uint32_t>(16, 700)(rng);
+    };
+    std::vector<CodeSpec> all;
     for (uint32_t i = 0; i < kFunctions; ++i) {
-      if (const WasmCode* code = native_module->GetCode(i)) {
-        const uint64_t start = code->instruction_start();
-        const uint32_t size = code->instructions_size();
-        pcs.push_back(start);
-        if (size > 2) pcs.push_back(start + size / 2);
-        if (size > 1) pcs.push_back(start + size - 1);
-      }
+      all.push_back(TurboFan(i, random_size()));
     }
-    // Fill the cache: a first lookup of each pc, then an immediate repeat
-    // (a hit: same pc, same slot).
-    std::map<uint64_t, WasmCode*> cached;
-    CodeManagerMetrics m0 = manager.Metrics();
-    for (uint64_t pc : pcs) {
-      WasmCode* first = manager.LookupCode(pc);
-      ASSERT_NE(first, nullptr);
-      ASSERT_EQ(manager.LookupCode(pc), first);
-      cached[pc] = first;
-    }
-    CodeManagerMetrics m1 = manager.Metrics();
-    // Every repeat hits; a first lookup hits only if a previous round
-    // cached the pc and nothing was freed since.
-    const uint64_t hits = m1.lookup_cache_hits - m0.lookup_cache_hits;
-    EXPECT_GE(hits, pcs.size());
-    EXPECT_EQ(hits + m1.lookup_cache_misses - m0.lookup_cache_misses,
-              2 * pcs.size());
+    AddAndPublish(*native_module, maker, all);
 
-    // Free code: remove everything, or replace a random subset.
-    if (round % 4 == 3) {
-      size_t published = 0;
+    for (int round = 0; round < 40; ++round) {
+      SCOPED_TRACE("round " + std::to_string(round));
+      // Distinct pcs: first, middle and last byte of each object.
+      std::vector<uint64_t> pcs;
       for (uint32_t i = 0; i < kFunctions; ++i) {
-        published += native_module->HasCode(i);
-      }
-      ASSERT_EQ(native_module->RemoveCompiledCode(
-                    RemoveFilter::kRemoveTurbofanCode),
-                published);
-    } else {
-      std::vector<CodeSpec> replacements;
-      for (uint32_t i = 0; i < kFunctions; ++i) {
-        if (!native_module->HasCode(i) || rng() % 2 == 0) {
-          replacements.push_back(TurboFan(i, random_size()));
+        if (const WasmCode* code = native_module->GetCode(i)) {
+          const uint64_t start = code->instruction_start();
+          const uint32_t size = code->instructions_size();
+          pcs.push_back(start);
+          if (size > 2) pcs.push_back(start + size / 2);
+          if (size > 1) pcs.push_back(start + size - 1);
         }
       }
-      if (replacements.empty()) replacements.push_back(TurboFan(0, random_size()));
-      AddAndPublish(*native_module, maker, replacements);
-    }
-
-    const PcOracle<NativeModule> oracle({native_module.get()});
-    m0 = manager.Metrics();
-    for (uint64_t pc : pcs) {
-      WasmCode* now = manager.LookupCode(pc);
-      ASSERT_EQ(now, oracle.CodeAt(pc)) << "pc " << Hex(pc);
-      if (now != nullptr) {
-        EXPECT_TRUE(now->contains(pc));
-        EXPECT_EQ(native_module->GetCode(now->index()), now)
-            << "the answer is the published code";
+      // Fill the cache: a first lookup of each pc, then an immediate repeat
+      // (a hit: same pc, same slot).
+      std::map<uint64_t, WasmCode*> cached;
+      CodeManagerMetrics m0 = manager.Metrics();
+      for (uint64_t pc : pcs) {
+        WasmCode* first = manager.LookupCode(pc);
+        ASSERT_NE(first, nullptr);
+        ASSERT_EQ(manager.LookupCode(pc), first);
+        cached[pc] = first;
       }
+      CodeManagerMetrics m1 = manager.Metrics();
+      // Every repeat hits; a first lookup hits only if a previous round
+      // cached the pc and nothing was freed since.
+      const uint64_t hits = m1.lookup_cache_hits - m0.lookup_cache_hits;
+      EXPECT_GE(hits, pcs.size());
+      EXPECT_EQ(hits + m1.lookup_cache_misses - m0.lookup_cache_misses,
+                2 * pcs.size());
+
+      // Free code: remove everything, or replace a random subset.
+      if (round % 4 == 3) {
+        size_t published = 0;
+        for (uint32_t i = 0; i < kFunctions; ++i) {
+          published += native_module->HasCode(i);
+        }
+        ASSERT_EQ(native_module->RemoveCompiledCode(
+                      RemoveFilter::kRemoveTurbofanCode),
+                  published);
+      } else {
+        std::vector<CodeSpec> replacements;
+        for (uint32_t i = 0; i < kFunctions; ++i) {
+          if (!native_module->HasCode(i) || rng() % 2 == 0) {
+            replacements.push_back(TurboFan(i, random_size()));
+          }
+        }
+        if (replacements.empty()) {
+          replacements.push_back(TurboFan(0, random_size()));
+        }
+        AddAndPublish(*native_module, maker, replacements);
+      }
+
+      const PcOracle<NativeModule> oracle({native_module.get()});
+      m0 = manager.Metrics();
+      for (uint64_t pc : pcs) {
+        WasmCode* now = manager.LookupCode(pc);
+        ASSERT_EQ(now, oracle.CodeAt(pc)) << "pc " << Hex(pc);
+        if (now != nullptr) {
+          EXPECT_TRUE(now->contains(pc));
+          EXPECT_EQ(native_module->GetCode(now->index()), now)
+              << "the answer is the published code";
+        }
+      }
+      m1 = manager.Metrics();
+      EXPECT_EQ(m1.lookup_cache_hits - m0.lookup_cache_hits, 0u)
+          << "freeing code flushes the cache";
+      EXPECT_EQ(m1.lookup_cache_misses - m0.lookup_cache_misses, pcs.size());
     }
-    m1 = manager.Metrics();
-    EXPECT_EQ(m1.lookup_cache_hits - m0.lookup_cache_hits, 0u)
-        << "freeing code flushes the cache";
-    EXPECT_EQ(m1.lookup_cache_misses - m0.lookup_cache_misses, pcs.size());
-  }
+  });
 }
 
 // Invariant: the same on a real fixture: after its code is removed, no pc
 // of it resolves; after the same code is added again (first fit puts it at
 // the same addresses) each pc resolves to the new object.
 TEST(CodeManagerLookupTest, TheCacheNeverReturnsFreedCodeOfARealFixture) {
-  WASMCACHE_REFERENCE_ONLY(
-      "the reference's lookup cache and code removal; "
-      "fast modules never change after publishing");
-  const LoadedFixture f = LoadCommitted("x64/many");
-  auto parsed = reference::ParseCache(f.cache, f.module, f.env);
-  ASSERT_TRUE(parsed.ok()) << parsed.status();
-  CodeManager manager;
-  auto m = reference::Deserialize(manager, f.cache, f.module, f.env);
-  ASSERT_TRUE(m.ok()) << m.status();
-  NativeModule& native_module = **m;
-  for (int round = 0; round < 8; ++round) {
-    SCOPED_TRACE("round " + std::to_string(round));
-    const PcOracle<NativeModule> before({&native_module});
-    std::vector<std::pair<uint64_t, uint32_t>> pcs;  // pc, function index
-    for (const WasmCode* code : before.codes()) {
-      pcs.push_back({code->instruction_start(), code->index()});
-      pcs.push_back({code->instruction_start() + code->instructions_size() - 1,
-                     code->index()});
-      ASSERT_EQ(manager.LookupCode(pcs.back().first), code);
-      ASSERT_EQ(manager.LookupCode(pcs.back().first), code);
+  WithSelectedImpl([&]<class I>(const I& impl) {
+    CODE_MANAGER_TYPES_OF(I);
+    const LoadedFixture f = LoadCommitted("x64/many");
+    auto parsed = reference::ParseCache(f.cache, f.module, f.env);
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    CodeManager manager;
+    auto m = Load(impl, manager, f);
+    ASSERT_TRUE(m.ok()) << m.status();
+    NativeModule& native_module = **m;
+    for (int round = 0; round < 8; ++round) {
+      SCOPED_TRACE("round " + std::to_string(round));
+      const PcOracle<NativeModule> before({&native_module});
+      std::vector<std::pair<uint64_t, uint32_t>> pcs;  // pc, function index
+      for (const WasmCode* code : before.codes()) {
+        pcs.push_back({code->instruction_start(), code->index()});
+        pcs.push_back(
+            {code->instruction_start() + code->instructions_size() - 1,
+             code->index()});
+        ASSERT_EQ(manager.LookupCode(pcs.back().first), code);
+        ASSERT_EQ(manager.LookupCode(pcs.back().first), code);
+      }
+      const size_t removed = native_module.RemoveCompiledCode(
+          RemoveFilter::kRemoveTurbofanCode);
+      ASSERT_EQ(removed, before.codes().size());
+      for (const auto& [pc, index] : pcs) {
+        ASSERT_EQ(manager.LookupCode(pc), nullptr) << "pc " << Hex(pc);
+      }
+      auto added =
+          native_module.AddCompiledCode(BatchOf(native_module, *parsed));
+      ASSERT_TRUE(added.ok()) << added.status();
+      native_module.PublishCode(std::move(*added));
+      for (const auto& [pc, index] : pcs) {
+        WasmCode* now = manager.LookupCode(pc);
+        ASSERT_NE(now, nullptr) << "pc " << Hex(pc);
+        EXPECT_EQ(now->index(), index);
+        EXPECT_EQ(now, native_module.GetCode(
+                           index - f.module.num_imported_functions));
+      }
     }
-    const size_t removed = native_module.RemoveCompiledCode(
-        RemoveFilter::kRemoveTurbofanCode);
-    ASSERT_EQ(removed, before.codes().size());
-    for (const auto& [pc, index] : pcs) {
-      ASSERT_EQ(manager.LookupCode(pc), nullptr) << "pc " << Hex(pc);
-    }
-    auto added = native_module.AddCompiledCode(BatchOf(*parsed));
-    ASSERT_TRUE(added.ok()) << added.status();
-    native_module.PublishCode(std::move(*added));
-    for (const auto& [pc, index] : pcs) {
-      WasmCode* now = manager.LookupCode(pc);
-      ASSERT_NE(now, nullptr) << "pc " << Hex(pc);
-      EXPECT_EQ(now->index(), index);
-      EXPECT_EQ(now, native_module.GetCode(index - f.module.num_imported_functions));
-    }
-  }
+  });
 }
 
 // With one loaded fixture per manager: the first near slot of every code
@@ -1055,18 +1191,18 @@ TEST(CodeManagerLookupTest, PcsOutsideCodeAreMissesAndNeverCached) {
   WithSelectedImpl(
       [](const auto& impl) { ExpectPcsOutsideCodeResolveToNoCode(impl); });
   if (SelectedImpl() != Impl::kReference) return;
-  CodeManager manager;
+  reference::CodeManager manager;
   auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
   ASSERT_NE(native_module, nullptr);
   const CodeSpaceEntry& space = *native_module->code_spaces()[0];
   const uint64_t slot = NearSlotAddress(*native_module, space, 0);
-  const CodeManagerMetrics m0 = manager.Metrics();
+  const reference::CodeManagerMetrics m0 = manager.Metrics();
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(manager.LookupCode(slot), nullptr);
     EXPECT_EQ(manager.LookupCode(space.space->end_address() - 1), nullptr);
     EXPECT_EQ(manager.LookupCode(space.space->end_address()), nullptr);
   }
-  const CodeManagerMetrics m1 = manager.Metrics();
+  const reference::CodeManagerMetrics m1 = manager.Metrics();
   EXPECT_EQ(m1.lookup_cache_hits, m0.lookup_cache_hits);
   EXPECT_EQ(m1.lookup_cache_misses - m0.lookup_cache_misses, 9u);
   EXPECT_EQ(manager.LookupNativeModule(slot), native_module.get());
@@ -1266,7 +1402,7 @@ TEST(CodeManagerReservationTest, FirstCodeSpaceOfAModuleIsSizedAndCapped) {
     ExpectLoadedModulesFitTheirFirstCodeSpace(impl);
   });
   if (SelectedImpl() != Impl::kReference) return;
-  CodeManager manager;
+  reference::CodeManager manager;
   auto x64 = NewHandModule(manager, Arch::kX64, 10, 3 * kGiB);
   ASSERT_NE(x64, nullptr);
   EXPECT_EQ(x64->reserved_code_space(), 1024 * kMiB);
@@ -1277,7 +1413,8 @@ TEST(CodeManagerReservationTest, FirstCodeSpaceOfAModuleIsSizedAndCapped) {
   ASSERT_NE(small, nullptr);
   // Twice the jump-table overhead of 10 functions (2 x 2240 bytes) needs
   // two pages.
-  EXPECT_EQ(2 * CodeManager::OverheadPerCodeSpace(Arch::kX64, 10, kV8FarSlots),
+  EXPECT_EQ(2 * reference::CodeManager::OverheadPerCodeSpace(Arch::kX64, 10,
+                                                            kV8FarSlots),
             4480u);
   EXPECT_EQ(small->reserved_code_space(), 2 * PageSize());
   EXPECT_EQ(manager.Metrics().reserved_code_space,
@@ -1291,18 +1428,21 @@ TEST(CodeManagerReservationTest, FirstCodeSpaceOfAModuleIsSizedAndCapped) {
   EXPECT_EQ(manager.Metrics().num_native_modules, 4u);
 }
 
-// Replaces CodeManagerOptions::reserve with one that refuses the first
-// `failures` calls.
+// Replaces CodeManagerOptions::reserve of implementation `I` with one that
+// refuses the first `failures` calls.
+template <class I>
 struct FlakyReserve {
+  using CodeSpace = typename I::Space;
+
   int failures = 0;
   int calls = 0;
 
-  CodeManagerOptions Options(int retries) {
-    CodeManagerOptions options;
+  typename I::Options Options(int retries) {
+    typename I::Options options;
     options.reservation_retries = retries;
     options.reserve = [this](uint64_t size, uint32_t alignment,
-                             const reference::CodeProtection* protection,
-                             CodeSpace::AccountingHook accounting,
+                             const typename I::Protection* protection,
+                             typename CodeSpace::AccountingHook accounting,
                              uint64_t address_limit)
         -> absl::StatusOr<std::unique_ptr<CodeSpace>> {
       ++calls;
@@ -1323,41 +1463,41 @@ struct FlakyReserve {
 // failed_reservations; beyond the retries NewNativeModule is
 // kResourceExhausted and leaves nothing reserved.
 TEST(CodeManagerReservationTest, RefusedReservationsAreRetriedAfterMemoryPressure) {
-  WASMCACHE_REFERENCE_ONLY(
-      "reservation retries after memory pressure are the "
-      "reference's");
-  for (int retries : {0, 1, 2, 4}) {
-    for (int failures = 0; failures <= retries + 1; ++failures) {
-      SCOPED_TRACE(absl::StrFormat("%d retries, %d refusals", retries,
-                                   failures));
-      FlakyReserve flaky{failures};
-      CodeManager manager(flaky.Options(retries));
-      int callbacks = 0;
-      manager.SetMemoryPressureCallback([&] { ++callbacks; });
-      auto native_module = manager.NewNativeModule(
-          HandModule(8),
-          DefaultEnvironment(Arch::kX64, HandModule(8)), 4096);
-      const CodeManagerMetrics m = manager.Metrics();
-      EXPECT_EQ(m.failed_reservations, static_cast<uint64_t>(failures));
-      if (failures <= retries) {
-        ASSERT_TRUE(native_module.ok()) << native_module.status();
-        EXPECT_EQ(callbacks, failures);
-        EXPECT_EQ(flaky.calls, failures + 1);
-        EXPECT_EQ(m.memory_pressure_notifications,
-                  static_cast<uint64_t>(failures));
-        EXPECT_EQ(m.num_native_modules, 1u);
-      } else {
-        EXPECT_EQ(native_module.status().code(),
-                  StatusCode::kResourceExhausted)
-            << native_module.status();
-        EXPECT_EQ(callbacks, retries);
-        EXPECT_EQ(flaky.calls, retries + 1);
-        EXPECT_EQ(m.num_native_modules, 0u);
-        EXPECT_EQ(m.reserved_code_space, 0u);
-        EXPECT_EQ(m.committed_code_space, 0u);
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    for (int retries : {0, 1, 2, 4}) {
+      for (int failures = 0; failures <= retries + 1; ++failures) {
+        SCOPED_TRACE(absl::StrFormat("%d retries, %d refusals", retries,
+                                     failures));
+        FlakyReserve<I> flaky{failures};
+        CodeManager manager(flaky.Options(retries));
+        int callbacks = 0;
+        manager.SetMemoryPressureCallback([&] { ++callbacks; });
+        auto native_module = manager.NewNativeModule(
+            HandModule(8),
+            DefaultEnvironment(Arch::kX64, HandModule(8)), 4096);
+        const CodeManagerMetrics m = manager.Metrics();
+        EXPECT_EQ(m.failed_reservations, static_cast<uint64_t>(failures));
+        if (failures <= retries) {
+          ASSERT_TRUE(native_module.ok()) << native_module.status();
+          EXPECT_EQ(callbacks, failures);
+          EXPECT_EQ(flaky.calls, failures + 1);
+          EXPECT_EQ(m.memory_pressure_notifications,
+                    static_cast<uint64_t>(failures));
+          EXPECT_EQ(m.num_native_modules, 1u);
+        } else {
+          EXPECT_EQ(native_module.status().code(),
+                    StatusCode::kResourceExhausted)
+              << native_module.status();
+          EXPECT_EQ(callbacks, retries);
+          EXPECT_EQ(flaky.calls, retries + 1);
+          EXPECT_EQ(m.num_native_modules, 0u);
+          EXPECT_EQ(m.reserved_code_space, 0u);
+          EXPECT_EQ(m.committed_code_space, 0u);
+        }
       }
     }
-  }
+  });
 }
 
 // ============================================================================
@@ -1451,7 +1591,7 @@ TEST(CodeManagerCodeSpacesTest, Arm64ModuleOverOneCodeSpaceGetsSpacesWithTheirOw
   const uint64_t cap = TraitsOf(kArch).max_code_space_size;
   constexpr uint32_t kFunctions = 80;
   constexpr uint32_t kObjectSize = 2 * 1024 * 1024;  // 80 x 2 MB = 160 MB
-  CodeManager manager;
+  reference::CodeManager manager;
   auto native_module = NewHandModule(manager, kArch, kFunctions, 160 * kMiB);
   ASSERT_NE(native_module, nullptr);
   CodeMaker maker(*native_module);
@@ -1461,12 +1601,11 @@ TEST(CodeManagerCodeSpacesTest, Arm64ModuleOverOneCodeSpaceGetsSpacesWithTheirOw
     ASSERT_EQ(AddAndPublish(*native_module, maker, specs).size(), 8u);
   }
   const Environment& env = native_module->env();
-  native_module->global_header.magic = *env.expected_header[0];
-  native_module->global_header.version_hash = *env.expected_header[1];
+  SetExpectedGlobalHeader(*native_module);
   auto bytes = reference::Serializer(*native_module).Serialize();
   ASSERT_TRUE(bytes.ok()) << bytes.status();
   if (SelectedImpl() != Impl::kReference) {
-    // The fast implementation builds such a module whole, from its cache.
+    // The fast run checks its implementation's load of that cache.
     const ModuleInfo module = native_module->module();
     const Environment fast_env = env;
     native_module.reset();
@@ -1495,7 +1634,7 @@ TEST(CodeManagerCodeSpacesTest, Arm64ModuleOverOneCodeSpaceGetsSpacesWithTheirOw
   EXPECT_EQ(std::unique(tables.begin(), tables.end()), tables.end());
 
   for (uint32_t i = 0; i < kFunctions; ++i) {
-    const WasmCode* code = native_module->GetCode(i);
+    const reference::WasmCode* code = native_module->GetCode(i);
     ASSERT_NE(code, nullptr);
     const uint64_t start = code->instruction_start();
     const uint64_t end = start + code->instructions_size();
@@ -1520,7 +1659,8 @@ TEST(CodeManagerCodeSpacesTest, Arm64ModuleOverOneCodeSpaceGetsSpacesWithTheirOw
     EXPECT_TRUE(*twice == *bytes) << "serialized bytes differ after a reload";
   }
 
-  EXPECT_EQ(native_module->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode),
+  EXPECT_EQ(native_module->RemoveCompiledCode(
+                reference::NativeModule::RemoveFilter::kRemoveTurbofanCode),
             kFunctions);
   for (uint32_t i = 0; i < kFunctions; ++i) {
     ExpectSlotsLeadTo(*native_module, i, native_module->lazy_slot_address(i));
@@ -1538,64 +1678,64 @@ TEST(CodeManagerCodeSpacesTest, Arm64ModuleOverOneCodeSpaceGetsSpacesWithTheirOw
 // objects (120 MB, which one 128 MB space could hold unsplit) land in
 // three regions.
 TEST(CodeManagerBatchTest, BatchOverHalfACodeSpaceIsSplit) {
-  WASMCACHE_REFERENCE_ONLY(
-      "batches are the reference's AddCompiledCode; fast "
-      "places a module whole");
-  constexpr Arch kArch = Arch::kArm64;
-  const uint64_t half = TraitsOf(kArch).max_code_space_size / 2;
-  constexpr uint32_t kObjectSize = 40 * 1024 * 1024;
-  CodeManager manager;
-  auto native_module = NewHandModule(manager, kArch, 4, 0);
-  ASSERT_NE(native_module, nullptr);
-  CodeMaker maker(*native_module);
-  const std::vector<WasmCode*> codes = AddAndPublish(
-      *native_module, maker,
-      {TurboFan(0, kObjectSize), TurboFan(1, kObjectSize),
-       TurboFan(2, kObjectSize)});
-  ASSERT_EQ(codes.size(), 3u);
-  const uint64_t overhead =
-      CodeManager::OverheadPerCodeSpace(kArch, 4, kV8FarSlots);
-  const std::vector<const CodeSpaceEntry*> spaces = native_module->code_spaces();
-  EXPECT_EQ(spaces.size(), 4u) << "the tables' space, then one per part";
-  for (const CodeSpaceEntry* space : spaces) {
-    EXPECT_LE(space->space->size(), RoundUp(half + overhead, PageSize()));
-  }
-  for (const WasmCode* code : codes) {
-    const CodeSpaceEntry* space =
-        SpaceContaining(*native_module, code->instruction_start());
-    ASSERT_NE(space, nullptr);
-    EXPECT_TRUE(space->space->Contains(code->instruction_start() +
-                                       code->instructions_size() - 1));
-  }
-  EXPECT_EQ(manager.Metrics().generated_code_size, 3u * kObjectSize);
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    constexpr Arch kArch = Arch::kArm64;
+    const uint64_t half = TraitsOf(kArch).max_code_space_size / 2;
+    constexpr uint32_t kObjectSize = 40 * 1024 * 1024;
+    CodeManager manager;
+    auto native_module = NewHandModule(manager, kArch, 4, 0);
+    ASSERT_NE(native_module, nullptr);
+    CodeMaker maker(*native_module);
+    const std::vector<WasmCode*> codes = AddAndPublish(
+        *native_module, maker,
+        {TurboFan(0, kObjectSize), TurboFan(1, kObjectSize),
+         TurboFan(2, kObjectSize)});
+    ASSERT_EQ(codes.size(), 3u);
+    const uint64_t overhead =
+        CodeManager::OverheadPerCodeSpace(kArch, 4, kV8FarSlots);
+    const std::vector<CodeSpaceRange> spaces = CodeSpaceRanges(*native_module);
+    EXPECT_EQ(spaces.size(), 4u) << "the tables' space, then one per part";
+    for (const CodeSpaceRange& space : spaces) {
+      EXPECT_LE(space.end - space.start, RoundUp(half + overhead, PageSize()));
+    }
+    for (const WasmCode* code : codes) {
+      const std::optional<CodeSpaceRange> space =
+          SpaceContaining(*native_module, code->instruction_start());
+      ASSERT_TRUE(space.has_value());
+      EXPECT_TRUE(space->contains(code->instruction_start() +
+                                  code->instructions_size() - 1));
+    }
+    EXPECT_EQ(manager.Metrics().generated_code_size, 3u * kObjectSize);
+  });
 }
 
 // Invariant: one object over half a code space is kResourceExhausted and
 // the batch it is in adds nothing (no code, no committed bytes); an object
 // of exactly half a space is accepted.
 TEST(CodeManagerBatchTest, ObjectOverHalfACodeSpaceIsResourceExhausted) {
-  WASMCACHE_REFERENCE_ONLY(
-      "batches are the reference's AddCompiledCode; fast "
-      "places a module whole");
-  constexpr Arch kArch = Arch::kArm64;
-  const auto half =
-      static_cast<uint32_t>(TraitsOf(kArch).max_code_space_size / 2);
-  CodeManager manager;
-  auto native_module = NewHandModule(manager, kArch, 4, 0);
-  ASSERT_NE(native_module, nullptr);
-  CodeMaker maker(*native_module);
-  const uint64_t committed = manager.committed_bytes();
-  auto too_big =
-      Add(*native_module, maker, {TurboFan(0, 64), TurboFan(1, half + 1)});
-  EXPECT_EQ(too_big.status().code(), StatusCode::kResourceExhausted)
-      << too_big.status();
-  EXPECT_EQ(manager.committed_bytes(), committed);
-  EXPECT_EQ(native_module->code_spaces().size(), 1u);
-  auto exactly_half = Add(*native_module, maker, {TurboFan(2, half)});
-  ASSERT_TRUE(exactly_half.ok()) << exactly_half.status();
-  EXPECT_EQ(native_module->PublishCode(std::move((*exactly_half)[0]))
-                ->instructions_size(),
-            half);
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    constexpr Arch kArch = Arch::kArm64;
+    const auto half =
+        static_cast<uint32_t>(TraitsOf(kArch).max_code_space_size / 2);
+    CodeManager manager;
+    auto native_module = NewHandModule(manager, kArch, 4, 0);
+    ASSERT_NE(native_module, nullptr);
+    CodeMaker maker(*native_module);
+    const uint64_t committed = manager.committed_bytes();
+    auto too_big =
+        Add(*native_module, maker, {TurboFan(0, 64), TurboFan(1, half + 1)});
+    EXPECT_EQ(too_big.status().code(), StatusCode::kResourceExhausted)
+        << too_big.status();
+    EXPECT_EQ(manager.committed_bytes(), committed);
+    EXPECT_EQ(native_module->code_spaces().size(), 1u);
+    auto exactly_half = Add(*native_module, maker, {TurboFan(2, half)});
+    ASSERT_TRUE(exactly_half.ok()) << exactly_half.status();
+    EXPECT_EQ(native_module->PublishCode(std::move((*exactly_half)[0]))
+                  ->instructions_size(),
+              half);
+  });
 }
 
 // ============================================================================
@@ -1607,76 +1747,76 @@ TEST(CodeManagerBatchTest, ObjectOverHalfACodeSpaceIsResourceExhausted) {
 // no code owned or installed, slots still lazy, committed bytes as before;
 // a batch that fits still succeeds afterwards.
 TEST(CodeManagerLimitTest, CommittedSpaceLimitRefusesABatchWithoutHalfPublishing) {
-  WASMCACHE_REFERENCE_ONLY(
-      "batches added to a live module are the reference's "
-      "(loads at the limit: "
-      "RefusedLoadPublishesNothingAndALoadThatFitsExactlySucceeds)");
-  CodeManagerOptions options;
-  options.max_committed_code_space = kMiB;
-  CodeManager manager(options);
-  auto native_module = NewHandModule(manager, Arch::kX64, 16, 4 * kMiB);
-  ASSERT_NE(native_module, nullptr);
-  CodeMaker maker(*native_module);
-  ASSERT_EQ(AddAndPublish(*native_module, maker,
-                          {TurboFan(0, 64 * kKiB), TurboFan(1, 64 * kKiB)})
-                .size(),
-            2u);
-  const uint64_t committed = manager.committed_bytes();
-  const uint64_t generated = native_module->generated_code_size();
-  const size_t spaces = native_module->code_spaces().size();
-  // The first space has room for the batch; the limit refuses the commit.
-  // Refused again and again, it leaves the module as it was each time.
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    auto refused = Add(*native_module, maker,
-                       {TurboFan(2, 300 * kKiB), TurboFan(3, 300 * kKiB),
-                        TurboFan(4, 300 * kKiB)});
-    EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted)
-        << refused.status();
-  }
-  EXPECT_EQ(native_module->code_spaces().size(), spaces)
-      << "a refused commit is no reason to reserve another code space";
-  EXPECT_EQ(manager.committed_bytes(), committed);
-  EXPECT_EQ(native_module->num_owned_code(), 2u);
-  EXPECT_EQ(native_module->generated_code_size(), generated);
-  for (uint32_t i = 2; i <= 4; ++i) {
-    EXPECT_FALSE(native_module->HasCode(i));
-    ExpectSlotsLeadTo(*native_module, i, native_module->lazy_slot_address(i));
-  }
-  EXPECT_LE(manager.Metrics().committed_code_space, kMiB);
-  EXPECT_EQ(AddAndPublish(*native_module, maker, {TurboFan(2, 64 * kKiB)}).size(),
-            1u);
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    CodeManagerOptions options;
+    options.max_committed_code_space = kMiB;
+    CodeManager manager(options);
+    auto native_module = NewHandModule(manager, Arch::kX64, 16, 4 * kMiB);
+    ASSERT_NE(native_module, nullptr);
+    CodeMaker maker(*native_module);
+    ASSERT_EQ(AddAndPublish(*native_module, maker,
+                            {TurboFan(0, 64 * kKiB), TurboFan(1, 64 * kKiB)})
+                  .size(),
+              2u);
+    const uint64_t committed = manager.committed_bytes();
+    const uint64_t generated = native_module->generated_code_size();
+    const size_t spaces = native_module->code_spaces().size();
+    // The first space has room for the batch; the limit refuses the commit.
+    // Refused again and again, it leaves the module as it was each time.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      auto refused = Add(*native_module, maker,
+                         {TurboFan(2, 300 * kKiB), TurboFan(3, 300 * kKiB),
+                          TurboFan(4, 300 * kKiB)});
+      EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted)
+          << refused.status();
+    }
+    EXPECT_EQ(native_module->code_spaces().size(), spaces)
+        << "a refused commit is no reason to reserve another code space";
+    EXPECT_EQ(manager.committed_bytes(), committed);
+    EXPECT_EQ(native_module->num_owned_code(), 2u);
+    EXPECT_EQ(native_module->generated_code_size(), generated);
+    for (uint32_t i = 2; i <= 4; ++i) {
+      EXPECT_FALSE(native_module->HasCode(i));
+      ExpectSlotsLeadTo(*native_module, i, native_module->lazy_slot_address(i));
+    }
+    EXPECT_LE(manager.Metrics().committed_code_space, kMiB);
+    EXPECT_EQ(
+        AddAndPublish(*native_module, maker, {TurboFan(2, 64 * kKiB)}).size(),
+        1u);
+  });
 }
 
 // Invariant: a batch split in parts (over half a code space) that fails in
 // a later part leaves nothing of the earlier parts behind either: the
 // committed bytes and the free space of the module are as before.
 TEST(CodeManagerLimitTest, FailedSplitBatchReleasesItsEarlierParts) {
-  WASMCACHE_REFERENCE_ONLY(
-      "batches are the reference's AddCompiledCode; fast "
-      "places a module whole");
-  constexpr uint32_t kObjectSize = 30 * 1024 * 1024;
-  CodeManagerOptions options;
-  options.max_committed_code_space = 80 * kMiB;
-  CodeManager manager(options);
-  auto native_module = NewHandModule(manager, Arch::kArm64, 4, 0);
-  ASSERT_NE(native_module, nullptr);
-  CodeMaker maker(*native_module);
-  const uint64_t committed = manager.committed_bytes();
-  // 90 MB: split into 30 MB (fits) and 60 MB (over the 80 MB limit).
-  auto refused = Add(*native_module, maker,
-                     {TurboFan(0, kObjectSize), TurboFan(1, kObjectSize),
-                      TurboFan(2, kObjectSize)});
-  ASSERT_EQ(refused.status().code(), StatusCode::kResourceExhausted)
-      << refused.status();
-  EXPECT_EQ(native_module->num_owned_code(), 0u);
-  // Spaces reserved on the way may stay; only their tables are committed.
-  uint64_t tables = 0;
-  for (const CodeSpaceEntry* space : native_module->code_spaces()) {
-    tables += RoundUp(space->layout.total_size, PageSize());
-  }
-  EXPECT_GE(tables, committed);
-  EXPECT_EQ(manager.committed_bytes(), tables)
-      << "the first part's region stayed allocated and committed";
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    constexpr uint32_t kObjectSize = 30 * 1024 * 1024;
+    CodeManagerOptions options;
+    options.max_committed_code_space = 80 * kMiB;
+    CodeManager manager(options);
+    auto native_module = NewHandModule(manager, Arch::kArm64, 4, 0);
+    ASSERT_NE(native_module, nullptr);
+    CodeMaker maker(*native_module);
+    const uint64_t committed = manager.committed_bytes();
+    // 90 MB: split into 30 MB (fits) and 60 MB (over the 80 MB limit).
+    auto refused = Add(*native_module, maker,
+                       {TurboFan(0, kObjectSize), TurboFan(1, kObjectSize),
+                        TurboFan(2, kObjectSize)});
+    ASSERT_EQ(refused.status().code(), StatusCode::kResourceExhausted)
+        << refused.status();
+    EXPECT_EQ(native_module->num_owned_code(), 0u);
+    // Spaces reserved on the way may stay; only their tables are committed.
+    uint64_t tables = 0;
+    for (const CodeSpaceRange& space : CodeSpaceRanges(*native_module)) {
+      tables += RoundUp(space.tables_end - space.tables, PageSize());
+    }
+    EXPECT_GE(tables, committed);
+    EXPECT_EQ(manager.committed_bytes(), tables)
+        << "the first part's region stayed allocated and committed";
+  });
 }
 
 // Invariant: the manager's reserved_code_space is the sum of its modules'
@@ -1684,36 +1824,35 @@ TEST(CodeManagerLimitTest, FailedSplitBatchReleasesItsEarlierParts) {
 // tables could not be committed (limit reached); when the module is gone,
 // nothing is reserved.
 TEST(CodeManagerLimitTest, RefusedTablesCommitLeavesNoReservationBehind) {
-  WASMCACHE_REFERENCE_ONLY(
-      "code spaces added to a live module are the "
-      "reference's (loads at the limit: "
-      "RefusedLoadPublishesNothingAndALoadThatFitsExactlySucceeds)");
-  // Committed bytes of a fresh 8-function x64 module (its tables).
-  uint64_t tables = 0;
-  {
-    CodeManager probe;
-    auto m = NewHandModule(probe, Arch::kX64, 8, 0);
-    ASSERT_NE(m, nullptr);
-    tables = probe.committed_bytes();
-  }
-  CodeManagerOptions options;
-  options.max_committed_code_space = tables;
-  CodeManager manager(options);
-  {
-    auto native_module = NewHandModule(manager, Arch::kX64, 8, 0);
-    ASSERT_NE(native_module, nullptr);
-    ASSERT_EQ(manager.committed_bytes(), tables);
-    CodeMaker maker(*native_module);
-    // Too large for the first space: a second one is reserved, and its
-    // tables cannot be committed.
-    auto refused = Add(*native_module, maker, {TurboFan(0, 64 * kKiB)});
-    EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted)
-        << refused.status();
-    EXPECT_EQ(manager.Metrics().reserved_code_space,
-              native_module->reserved_code_space());
-  }
-  EXPECT_EQ(manager.Metrics().reserved_code_space, 0u);
-  EXPECT_EQ(manager.committed_bytes(), 0u);
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    // Committed bytes of a fresh 8-function x64 module (its tables).
+    uint64_t tables = 0;
+    {
+      CodeManager probe;
+      auto m = NewHandModule(probe, Arch::kX64, 8, 0);
+      ASSERT_NE(m, nullptr);
+      tables = probe.committed_bytes();
+    }
+    CodeManagerOptions options;
+    options.max_committed_code_space = tables;
+    CodeManager manager(options);
+    {
+      auto native_module = NewHandModule(manager, Arch::kX64, 8, 0);
+      ASSERT_NE(native_module, nullptr);
+      ASSERT_EQ(manager.committed_bytes(), tables);
+      CodeMaker maker(*native_module);
+      // Too large for the first space: a second one is reserved, and its
+      // tables cannot be committed.
+      auto refused = Add(*native_module, maker, {TurboFan(0, 64 * kKiB)});
+      EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted)
+          << refused.status();
+      EXPECT_EQ(manager.Metrics().reserved_code_space,
+                native_module->reserved_code_space());
+    }
+    EXPECT_EQ(manager.Metrics().reserved_code_space, 0u);
+    EXPECT_EQ(manager.committed_bytes(), 0u);
+  });
 }
 
 // Committed bytes of loading `fixture` alone.
@@ -1792,7 +1931,7 @@ TEST(CodeManagerLimitDeathTest, NewModuleAtTheCommittedLimitIsResourceExhausted)
   EXPECT_EXIT(
       {
         if (SelectedImpl() != Impl::kReference) {
-          // The fast implementation creates modules by loading them only.
+          // In the fast run: a load at a limit of 0.
           const LoadedFixture f = LoadCommitted("x64/many");
           fast::CodeManagerOptions options;
           options.max_committed_code_space = 0;
@@ -1805,9 +1944,9 @@ TEST(CodeManagerLimitDeathTest, NewModuleAtTheCommittedLimitIsResourceExhausted)
           std::fprintf(stderr, "status: %s\n", m.status().ToString().c_str());
           std::exit(ok ? 0 : 1);
         }
-        CodeManagerOptions options;
+        reference::CodeManagerOptions options;
         options.max_committed_code_space = 0;
-        CodeManager manager(options);
+        reference::CodeManager manager(options);
         ModuleInfo module = HandModule(8);
         auto m = manager.NewNativeModule(
             module, DefaultEnvironment(Arch::kX64, module), 0);
@@ -1825,17 +1964,19 @@ TEST(CodeManagerLimitDeathTest, NewModuleAtTheCommittedLimitIsResourceExhausted)
 // Memory pressure
 // ============================================================================
 
+template <class Module>
 struct PressureRun {
   int callbacks = 0;
   uint64_t committed_at_pressure = 0;
-  std::vector<std::unique_ptr<NativeModule>> modules;
+  std::vector<std::unique_ptr<Module>> modules;
 };
 
 // Creates modules of 16 Liftoff and 16 TurboFan functions (32 KB each)
 // until committed space passes the critical threshold (initially half the
 // limit); checks that the callback runs exactly on the next NewNativeModule
 // and that the threshold moves to committed + (limit - committed) / 2.
-void RunUntilPressure(CodeManager& manager, PressureRun& run,
+template <class Manager, class Module>
+void RunUntilPressure(Manager& manager, PressureRun<Module>& run,
                       uint64_t limit) {
   manager.SetMemoryPressureCallback([&run] { ++run.callbacks; });
   ASSERT_EQ(manager.Metrics().critical_committed_code_space, limit / 2);
@@ -1847,7 +1988,7 @@ void RunUntilPressure(CodeManager& manager, PressureRun& run,
     if (committed > critical) {
       run.committed_at_pressure = committed;
       EXPECT_EQ(run.callbacks, 1) << "the callback runs on the next module";
-      const CodeManagerMetrics m = manager.Metrics();
+      const auto m = manager.Metrics();
       EXPECT_EQ(m.critical_committed_code_space,
                 committed + (limit - committed) / 2);
       EXPECT_EQ(m.memory_pressure_notifications, 1u);
@@ -1871,47 +2012,51 @@ void RunUntilPressure(CodeManager& manager, PressureRun& run,
 // TurboFan code stays, committed space goes down, and the threshold moves
 // to committed + (limit - committed) / 2.
 TEST(CodeManagerPressureTest, CriticalThresholdFlushesLiftoffAndKeepsTurboFan) {
-  WASMCACHE_REFERENCE_ONLY("memory pressure is the reference's");
-  constexpr uint64_t kLimit = 8 * kMiB;
-  CodeManagerOptions options;
-  options.max_committed_code_space = kLimit;
-  CodeManager manager(options);
-  PressureRun run;
-  RunUntilPressure(manager, run, kLimit);
-  ASSERT_GE(run.modules.size(), 3u);
-  EXPECT_LT(manager.committed_bytes(), run.committed_at_pressure)
-      << "flushing Liftoff code decommits its pages";
-  for (size_t k = 0; k + 1 < run.modules.size(); ++k) {
-    const NativeModule& m = *run.modules[k];
-    for (uint32_t f = 0; f < 16; ++f) {
-      EXPECT_FALSE(m.HasCode(f)) << "module " << k << " Liftoff " << f;
-      ExpectSlotsLeadTo(m, f, m.lazy_slot_address(f));
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    constexpr uint64_t kLimit = 8 * kMiB;
+    CodeManagerOptions options;
+    options.max_committed_code_space = kLimit;
+    CodeManager manager(options);
+    PressureRun<NativeModule> run;
+    RunUntilPressure(manager, run, kLimit);
+    ASSERT_GE(run.modules.size(), 3u);
+    EXPECT_LT(manager.committed_bytes(), run.committed_at_pressure)
+        << "flushing Liftoff code decommits its pages";
+    for (size_t k = 0; k + 1 < run.modules.size(); ++k) {
+      const NativeModule& m = *run.modules[k];
+      for (uint32_t f = 0; f < 16; ++f) {
+        EXPECT_FALSE(m.HasCode(f)) << "module " << k << " Liftoff " << f;
+        ExpectSlotsLeadTo(m, f, m.lazy_slot_address(f));
+      }
+      for (uint32_t f = 16; f < 32; ++f) {
+        ASSERT_TRUE(m.HasCode(f)) << "module " << k << " TurboFan " << f;
+        EXPECT_TRUE(m.GetCode(f)->is_turbofan());
+      }
+      EXPECT_EQ(m.num_owned_code(), 16u);
     }
-    for (uint32_t f = 16; f < 32; ++f) {
-      ASSERT_TRUE(m.HasCode(f)) << "module " << k << " TurboFan " << f;
-      EXPECT_TRUE(m.GetCode(f)->is_turbofan());
-    }
-    EXPECT_EQ(m.num_owned_code(), 16u);
-  }
-  run.modules.clear();
+    run.modules.clear();
+  });
 }
 
 // Invariant: with flush_liftoff_code off, pressure still notifies (the
 // callback runs once, the threshold moves) but no code is removed.
 TEST(CodeManagerPressureTest, WithoutLiftoffFlushingPressureOnlyNotifies) {
-  WASMCACHE_REFERENCE_ONLY("memory pressure is the reference's");
-  constexpr uint64_t kLimit = 8 * kMiB;
-  CodeManagerOptions options;
-  options.max_committed_code_space = kLimit;
-  options.flush_liftoff_code = false;
-  CodeManager manager(options);
-  PressureRun run;
-  RunUntilPressure(manager, run, kLimit);
-  for (size_t k = 0; k + 1 < run.modules.size(); ++k) {
-    EXPECT_EQ(run.modules[k]->num_owned_code(), 32u);
-    EXPECT_TRUE(run.modules[k]->HasCode(0));
-  }
-  run.modules.clear();
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    constexpr uint64_t kLimit = 8 * kMiB;
+    CodeManagerOptions options;
+    options.max_committed_code_space = kLimit;
+    options.flush_liftoff_code = false;
+    CodeManager manager(options);
+    PressureRun<NativeModule> run;
+    RunUntilPressure(manager, run, kLimit);
+    for (size_t k = 0; k + 1 < run.modules.size(); ++k) {
+      EXPECT_EQ(run.modules[k]->num_owned_code(), 32u);
+      EXPECT_TRUE(run.modules[k]->HasCode(0));
+    }
+    run.modules.clear();
+  });
 }
 
 // ============================================================================
@@ -1968,17 +2113,17 @@ TEST(CodeManagerLifetimeTest, FreeingEveryModuleReleasesEverything) {
     ExpectFreeingLoadedModulesReleasesEverything(impl);
   });
   if (SelectedImpl() != Impl::kReference) return;
-  CodeManager manager;
+  reference::CodeManager manager;
   std::vector<uint64_t> pcs;
   {
-    std::vector<std::unique_ptr<NativeModule>> modules;
+    std::vector<std::unique_ptr<reference::NativeModule>> modules;
     for (Arch arch : {Arch::kX64, Arch::kArm64, Arch::kX64}) {
       auto m = NewHandModule(manager, arch, 64, 0);
       ASSERT_NE(m, nullptr);
       CodeMaker maker(*m);
       std::vector<CodeSpec> specs;
       for (uint32_t f = 0; f < 64; ++f) specs.push_back(TurboFan(f, 5000 + f));
-      for (WasmCode* code : AddAndPublish(*m, maker, specs)) {
+      for (reference::WasmCode* code : AddAndPublish(*m, maker, specs)) {
         pcs.push_back(code->instruction_start());
         ASSERT_EQ(manager.LookupCode(code->instruction_start()), code);
       }
@@ -1986,13 +2131,13 @@ TEST(CodeManagerLifetimeTest, FreeingEveryModuleReleasesEverything) {
       AddAndPublish(*m, maker, {TurboFan(0, 100), TurboFan(1, 100)});
       modules.push_back(std::move(m));
     }
-    const CodeManagerMetrics m = manager.Metrics();
+    const reference::CodeManagerMetrics m = manager.Metrics();
     EXPECT_EQ(m.num_native_modules, 3u);
     EXPECT_GE(m.num_code_spaces, 6u) << "each module outgrew its first space";
     EXPECT_GT(m.committed_code_space, 0u);
     EXPECT_EQ(m.freed_code_size, 3u * (5000 + 5001));
   }
-  const CodeManagerMetrics m = manager.Metrics();
+  const reference::CodeManagerMetrics m = manager.Metrics();
   EXPECT_EQ(m.num_native_modules, 0u);
   EXPECT_EQ(m.num_code_spaces, 0u);
   EXPECT_EQ(manager.num_code_spaces(), 0u);
@@ -2001,7 +2146,8 @@ TEST(CodeManagerLifetimeTest, FreeingEveryModuleReleasesEverything) {
   EXPECT_EQ(m.reserved_code_space, 0u);
   EXPECT_EQ(m.generated_code_size, 0u);
   EXPECT_EQ(m.freed_code_size, 3u * (5000 + 5001));
-  EXPECT_EQ(manager.EstimateCurrentMemoryConsumption(), sizeof(CodeManager));
+  EXPECT_EQ(manager.EstimateCurrentMemoryConsumption(),
+            sizeof(reference::CodeManager));
   for (uint64_t pc : pcs) {
     EXPECT_EQ(manager.LookupCode(pc), nullptr);
     EXPECT_EQ(manager.LookupNativeModule(pc), nullptr);
@@ -2018,107 +2164,108 @@ TEST(CodeManagerLifetimeTest, FreeingEveryModuleReleasesEverything) {
 // closes last: freed_code_size grows by its size once, num_owned_code
 // drops by one.
 TEST(CodeManagerRefCountTest, ScopesOnTwoThreadsKeepRemovedCodeUntilBothClose) {
-  WASMCACHE_REFERENCE_ONLY(
-      "reference counts are the reference's; fast code "
-      "lives as long as its module");
-  CodeManager manager;
-  auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
-  ASSERT_NE(native_module, nullptr);
-  CodeMaker maker(*native_module);
-  const std::vector<WasmCode*> codes = AddAndPublish(
-      *native_module, maker, {TurboFan(0, 1000), TurboFan(1, 300)});
-  ASSERT_EQ(codes.size(), 2u);
-  WasmCode* const x = codes[0];
-  const uint64_t pc = x->instruction_start() + 10;
-  const uint32_t x_size = x->instructions_size();
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    CodeManager manager;
+    auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
+    ASSERT_NE(native_module, nullptr);
+    CodeMaker maker(*native_module);
+    const std::vector<WasmCode*> codes = AddAndPublish(
+        *native_module, maker, {TurboFan(0, 1000), TurboFan(1, 300)});
+    ASSERT_EQ(codes.size(), 2u);
+    WasmCode* const x = codes[0];
+    const uint64_t pc = x->instruction_start() + 10;
+    const uint32_t x_size = x->instructions_size();
 
-  std::latch holding(2);
-  std::binary_semaphore release_a(0);
-  std::binary_semaphore release_b(0);
-  WasmCode* seen_a = nullptr;
-  WasmCode* seen_b = nullptr;
-  std::thread a([&] {
-    WasmCodeRefScope scope;
-    seen_a = manager.LookupCode(pc);
-    holding.count_down();
-    release_a.acquire();
-  });
-  std::thread b([&] {
-    WasmCodeRefScope outer;
-    {
-      WasmCodeRefScope inner;  // nested scopes on thread B
-      seen_b = native_module->GetCode(0);
+    std::latch holding(2);
+    std::binary_semaphore release_a(0);
+    std::binary_semaphore release_b(0);
+    WasmCode* seen_a = nullptr;
+    WasmCode* seen_b = nullptr;
+    std::thread a([&] {
+      WasmCodeRefScope scope;
+      seen_a = manager.LookupCode(pc);
       holding.count_down();
-      release_b.acquire();
-    }
+      release_a.acquire();
+    });
+    std::thread b([&] {
+      WasmCodeRefScope outer;
+      {
+        WasmCodeRefScope inner;  // nested scopes on thread B
+        seen_b = native_module->GetCode(0);
+        holding.count_down();
+        release_b.acquire();
+      }
+    });
+    holding.wait();
+    EXPECT_EQ(seen_a, x);
+    EXPECT_EQ(seen_b, x);
+    EXPECT_EQ(x->ref_count(), 3) << "the table and two scopes";
+
+    ASSERT_EQ(
+        native_module->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode),
+        2u);
+    // X is held by the scopes; the other object was freed at once.
+    EXPECT_EQ(native_module->num_owned_code(), 1u);
+    EXPECT_EQ(native_module->freed_code_size(), 300u);
+    EXPECT_EQ(x->ref_count(), 2);
+    EXPECT_EQ(manager.LookupCode(pc), x) << "held code is still found by pc";
+    EXPECT_EQ(native_module->GetCode(0), nullptr);
+
+    release_a.release();
+    a.join();
+    EXPECT_EQ(native_module->num_owned_code(), 1u) << "B still holds X";
+    EXPECT_EQ(x->ref_count(), 1);
+    EXPECT_EQ(native_module->freed_code_size(), 300u);
+
+    release_b.release();
+    b.join();
+    EXPECT_EQ(native_module->num_owned_code(), 0u);
+    EXPECT_EQ(native_module->freed_code_size(), 300u + x_size);
+    EXPECT_EQ(manager.Metrics().freed_code_size, 300u + x_size);
+    EXPECT_EQ(manager.LookupCode(pc), nullptr);
   });
-  holding.wait();
-  EXPECT_EQ(seen_a, x);
-  EXPECT_EQ(seen_b, x);
-  EXPECT_EQ(x->ref_count(), 3) << "the table and two scopes";
-
-  ASSERT_EQ(native_module->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode),
-            2u);
-  // X is held by the scopes; the other object was freed at once.
-  EXPECT_EQ(native_module->num_owned_code(), 1u);
-  EXPECT_EQ(native_module->freed_code_size(), 300u);
-  EXPECT_EQ(x->ref_count(), 2);
-  EXPECT_EQ(manager.LookupCode(pc), x) << "held code is still found by pc";
-  EXPECT_EQ(native_module->GetCode(0), nullptr);
-
-  release_a.release();
-  a.join();
-  EXPECT_EQ(native_module->num_owned_code(), 1u) << "B still holds X";
-  EXPECT_EQ(x->ref_count(), 1);
-  EXPECT_EQ(native_module->freed_code_size(), 300u);
-
-  release_b.release();
-  b.join();
-  EXPECT_EQ(native_module->num_owned_code(), 0u);
-  EXPECT_EQ(native_module->freed_code_size(), 300u + x_size);
-  EXPECT_EQ(manager.Metrics().freed_code_size, 300u + x_size);
-  EXPECT_EQ(manager.LookupCode(pc), nullptr);
 }
 
 // Invariant: nested scopes on one thread: the innermost open scope takes
 // the reference; closing the inner scope drops only its references, and
 // code held by the outer scope stays alive until the outer closes.
 TEST(CodeManagerRefCountTest, NestedScopesOnOneThreadReleaseInOrder) {
-  WASMCACHE_REFERENCE_ONLY(
-      "reference counts are the reference's; fast code "
-      "lives as long as its module");
-  CodeManager manager;
-  auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
-  ASSERT_NE(native_module, nullptr);
-  CodeMaker maker(*native_module);
-  const std::vector<WasmCode*> codes = AddAndPublish(
-      *native_module, maker, {TurboFan(0, 500), TurboFan(1, 700)});
-  ASSERT_EQ(codes.size(), 2u);
-  EXPECT_FALSE(WasmCodeRefScope::IsOpen());
-  {
-    WasmCodeRefScope outer;
-    EXPECT_EQ(native_module->GetCode(0), codes[0]);  // held by outer
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    CodeManager manager;
+    auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
+    ASSERT_NE(native_module, nullptr);
+    CodeMaker maker(*native_module);
+    const std::vector<WasmCode*> codes = AddAndPublish(
+        *native_module, maker, {TurboFan(0, 500), TurboFan(1, 700)});
+    ASSERT_EQ(codes.size(), 2u);
+    EXPECT_FALSE(WasmCodeRefScope::IsOpen());
     {
-      WasmCodeRefScope inner;
-      EXPECT_EQ(manager.LookupCode(codes[1]->instruction_start()), codes[1]);
+      WasmCodeRefScope outer;
+      EXPECT_EQ(native_module->GetCode(0), codes[0]);  // held by outer
+      {
+        WasmCodeRefScope inner;
+        EXPECT_EQ(manager.LookupCode(codes[1]->instruction_start()), codes[1]);
+        EXPECT_EQ(manager.LookupCode(codes[0]->instruction_start()), codes[0]);
+        EXPECT_EQ(codes[0]->ref_count(), 3);
+        EXPECT_EQ(codes[1]->ref_count(), 2);
+        ASSERT_EQ(native_module->RemoveCompiledCode(
+                      RemoveFilter::kRemoveTurbofanCode),
+                  2u);
+        EXPECT_EQ(native_module->num_owned_code(), 2u);
+      }
+      // Inner closed: code 1 (held by inner only) is freed, code 0 is not.
+      EXPECT_EQ(native_module->num_owned_code(), 1u);
+      EXPECT_EQ(native_module->freed_code_size(), 700u);
+      EXPECT_EQ(codes[0]->ref_count(), 1);
       EXPECT_EQ(manager.LookupCode(codes[0]->instruction_start()), codes[0]);
-      EXPECT_EQ(codes[0]->ref_count(), 3);
-      EXPECT_EQ(codes[1]->ref_count(), 2);
-      ASSERT_EQ(native_module->RemoveCompiledCode(
-                    RemoveFilter::kRemoveTurbofanCode),
-                2u);
-      EXPECT_EQ(native_module->num_owned_code(), 2u);
+      EXPECT_EQ(codes[0]->ref_count(), 2) << "a lookup adds to the open scope";
     }
-    // Inner closed: code 1 (held by inner only) is freed, code 0 is not.
-    EXPECT_EQ(native_module->num_owned_code(), 1u);
-    EXPECT_EQ(native_module->freed_code_size(), 700u);
-    EXPECT_EQ(codes[0]->ref_count(), 1);
-    EXPECT_EQ(manager.LookupCode(codes[0]->instruction_start()), codes[0]);
-    EXPECT_EQ(codes[0]->ref_count(), 2) << "a lookup adds to the open scope";
-  }
-  EXPECT_FALSE(WasmCodeRefScope::IsOpen());
-  EXPECT_EQ(native_module->num_owned_code(), 0u);
-  EXPECT_EQ(native_module->freed_code_size(), 1200u);
+    EXPECT_FALSE(WasmCodeRefScope::IsOpen());
+    EXPECT_EQ(native_module->num_owned_code(), 0u);
+    EXPECT_EQ(native_module->freed_code_size(), 1200u);
+  });
 }
 
 // Contract: a module must outlive the scopes holding its code. Destroying
@@ -2126,35 +2273,36 @@ TEST(CodeManagerRefCountTest, NestedScopesOnOneThreadReleaseInOrder) {
 // references on freed code; destroying it after the scope closed, or while
 // no scope holds its code, is fine.
 TEST(CodeManagerRefCountDeathTest, DestroyingAModuleWhileAScopeHoldsItsCodeAborts) {
-  WASMCACHE_REFERENCE_ONLY(
-      "reference counts are the reference's; fast code "
-      "lives as long as its module");
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_DEATH(
-      {
-        CodeManager manager;
-        auto native_module = NewHandModule(manager, Arch::kX64, 2, 64 * kKiB);
-        CodeMaker maker(*native_module);
-        const std::vector<WasmCode*> codes =
-            AddAndPublish(*native_module, maker, {TurboFan(0, 300)});
-        WasmCodeRefScope scope;
-        native_module->GetCode(0);  // held by the scope
-        native_module.reset();
-      },
-      "NativeModule destroyed while a WasmCodeRefScope still holds the code "
-      "of function");
-  CodeManager manager;
-  auto native_module = NewHandModule(manager, Arch::kX64, 2, 64 * kKiB);
-  ASSERT_NE(native_module, nullptr);
-  CodeMaker maker(*native_module);
-  ASSERT_EQ(AddAndPublish(*native_module, maker, {TurboFan(0, 300)}).size(),
-            1u);
-  {
-    WasmCodeRefScope scope;
-    EXPECT_NE(native_module->GetCode(0), nullptr);
-  }
-  native_module.reset();  // the scope has closed: no abort
-  EXPECT_EQ(manager.committed_bytes(), 0u);
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    EXPECT_DEATH(
+        {
+          CodeManager manager;
+          auto native_module =
+              NewHandModule(manager, Arch::kX64, 2, 64 * kKiB);
+          CodeMaker maker(*native_module);
+          const std::vector<WasmCode*> codes =
+              AddAndPublish(*native_module, maker, {TurboFan(0, 300)});
+          WasmCodeRefScope scope;
+          native_module->GetCode(0);  // held by the scope
+          native_module.reset();
+        },
+        "NativeModule destroyed while a WasmCodeRefScope still holds the code "
+        "of function");
+    CodeManager manager;
+    auto native_module = NewHandModule(manager, Arch::kX64, 2, 64 * kKiB);
+    ASSERT_NE(native_module, nullptr);
+    CodeMaker maker(*native_module);
+    ASSERT_EQ(AddAndPublish(*native_module, maker, {TurboFan(0, 300)}).size(),
+              1u);
+    {
+      WasmCodeRefScope scope;
+      EXPECT_NE(native_module->GetCode(0), nullptr);
+    }
+    native_module.reset();  // the scope has closed: no abort
+    EXPECT_EQ(manager.committed_bytes(), 0u);
+  });
 }
 
 // ============================================================================
@@ -2166,51 +2314,53 @@ TEST(CodeManagerRefCountDeathTest, DestroyingAModuleWhileAScopeHoldsItsCodeAbort
 // unless the old or the new code is for debugging; equal or higher tiers
 // replace; the replaced code is freed; slots lead to the installed code.
 TEST(CodeManagerPublishTest, LowerTierReplacesHigherOnlyForDebugging) {
-  WASMCACHE_REFERENCE_ONLY("publishing into a live module is the reference's");
-  CodeManager manager;
-  auto native_module = NewHandModule(manager, Arch::kX64, 8, 64 * kKiB);
-  ASSERT_NE(native_module, nullptr);
-  CodeMaker maker(*native_module);
-  struct Case {
-    CodeSpec first;
-    CodeSpec second;
-    bool second_installed;
-  };
-  const Case cases[] = {
-      {TurboFan(0, 100), Liftoff(0, 200), false},
-      {Liftoff(1, 100), TurboFan(1, 200), true},
-      {TurboFan(2, 100), Debug(Liftoff(2, 200)), true},
-      {Debug(Liftoff(3, 100)), TurboFan(3, 200), true},
-      {Debug(TurboFan(4, 100)), Liftoff(4, 200), true},
-      {TurboFan(5, 100), TurboFan(5, 200), true},
-      {Liftoff(6, 100), Liftoff(6, 200), true},
-      {Debug(Liftoff(7, 100)), Debug(Liftoff(7, 200)), true},
-  };
-  uint64_t freed = 0;
-  for (const Case& c : cases) {
-    const uint32_t i = c.first.declared_index;
-    SCOPED_TRACE("function " + std::to_string(i));
-    WasmCode* first = AddAndPublish(*native_module, maker, {c.first})[0];
-    auto added = Add(*native_module, maker, {c.second});
-    ASSERT_TRUE(added.ok());
-    WasmCode* second = native_module->PublishCode(std::move((*added)[0]));
-    WasmCode* installed = native_module->GetCode(i);
-    if (c.second_installed) {
-      ASSERT_NE(second, nullptr);
-      EXPECT_EQ(installed, second);
-      EXPECT_EQ(second->tier(), c.second.tier);
-      EXPECT_EQ(second->for_debugging(),
-                c.second.for_debugging == ForDebugging::kForDebugging);
-      freed += c.first.size;
-    } else {
-      EXPECT_EQ(second, nullptr);
-      EXPECT_EQ(installed, first);
-      freed += c.second.size;
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    CodeManager manager;
+    auto native_module = NewHandModule(manager, Arch::kX64, 8, 64 * kKiB);
+    ASSERT_NE(native_module, nullptr);
+    CodeMaker maker(*native_module);
+    struct Case {
+      CodeSpec first;
+      CodeSpec second;
+      bool second_installed;
+    };
+    const Case cases[] = {
+        {TurboFan(0, 100), Liftoff(0, 200), false},
+        {Liftoff(1, 100), TurboFan(1, 200), true},
+        {TurboFan(2, 100), Debug(Liftoff(2, 200)), true},
+        {Debug(Liftoff(3, 100)), TurboFan(3, 200), true},
+        {Debug(TurboFan(4, 100)), Liftoff(4, 200), true},
+        {TurboFan(5, 100), TurboFan(5, 200), true},
+        {Liftoff(6, 100), Liftoff(6, 200), true},
+        {Debug(Liftoff(7, 100)), Debug(Liftoff(7, 200)), true},
+    };
+    uint64_t freed = 0;
+    for (const Case& c : cases) {
+      const uint32_t i = c.first.declared_index;
+      SCOPED_TRACE("function " + std::to_string(i));
+      WasmCode* first = AddAndPublish(*native_module, maker, {c.first})[0];
+      auto added = Add(*native_module, maker, {c.second});
+      ASSERT_TRUE(added.ok());
+      WasmCode* second = native_module->PublishCode(std::move((*added)[0]));
+      WasmCode* installed = native_module->GetCode(i);
+      if (c.second_installed) {
+        ASSERT_NE(second, nullptr);
+        EXPECT_EQ(installed, second);
+        EXPECT_EQ(second->tier(), c.second.tier);
+        EXPECT_EQ(second->for_debugging(), c.second.for_debugging);
+        freed += c.first.size;
+      } else {
+        EXPECT_EQ(second, nullptr);
+        EXPECT_EQ(installed, first);
+        freed += c.second.size;
+      }
+      ExpectSlotsLeadTo(*native_module, i, installed->instruction_start());
+      EXPECT_EQ(native_module->freed_code_size(), freed)
+          << "the loser is freed";
     }
-    ExpectSlotsLeadTo(*native_module, i, installed->instruction_start());
-    EXPECT_EQ(native_module->freed_code_size(), freed) << "the loser is freed";
-  }
-  EXPECT_EQ(native_module->num_owned_code(), 8u);
+    EXPECT_EQ(native_module->num_owned_code(), 8u);
+  });
 }
 
 // Invariant: each RemoveCompiledCode filter removes exactly the matching
@@ -2218,55 +2368,63 @@ TEST(CodeManagerPublishTest, LowerTierReplacesHigherOnlyForDebugging) {
 // resets their slots to the lazy-compile slots and leaves every other
 // function's code and slot as it was.
 TEST(CodeManagerPublishTest, RemoveFiltersRemoveExactlyTheMatchingCode) {
-  WASMCACHE_REFERENCE_ONLY("code removal is the reference's");
-  struct Case {
-    RemoveFilter filter;
-    const char* name;
-    std::vector<uint32_t> removed;
-  };
-  // Functions: 0 TurboFan, 1 Liftoff, 2 Liftoff for debugging, 3 TurboFan
-  // for debugging, 4 no code.
-  const Case cases[] = {
-      {RemoveFilter::kRemoveDebugCode, "debug", {2, 3}},
-      {RemoveFilter::kRemoveNonDebugCode, "non-debug", {0, 1}},
-      {RemoveFilter::kRemoveLiftoffCode, "Liftoff", {1, 2}},
-      {RemoveFilter::kRemoveTurbofanCode, "TurboFan", {0, 3}},
-  };
-  for (Arch arch : {Arch::kX64, Arch::kArm64}) {
-    for (const Case& c : cases) {
-      SCOPED_TRACE(absl::StrFormat("%s, %s", ArchName(arch), c.name));
-      CodeManager manager;
-      auto native_module = NewHandModule(manager, arch, 5, 64 * kKiB);
-      ASSERT_NE(native_module, nullptr);
-      CodeMaker maker(*native_module);
-      const std::vector<WasmCode*> codes = AddAndPublish(
-          *native_module, maker,
-          {TurboFan(0, 100), Liftoff(1, 110), Debug(Liftoff(2, 120)),
-           Debug(TurboFan(3, 130))});
-      ASSERT_EQ(codes.size(), 4u);
-      std::vector<uint32_t> sizes;
-      for (const WasmCode* code : codes) sizes.push_back(code->instructions_size());
-      EXPECT_EQ(native_module->RemoveCompiledCode(c.filter), c.removed.size());
-      uint64_t freed = 0;
-      for (uint32_t i = 0; i < 5; ++i) {
-        const bool removed = std::find(c.removed.begin(), c.removed.end(), i) !=
-                             c.removed.end();
-        if (i == 4 || removed) {
-          EXPECT_FALSE(native_module->HasCode(i)) << "function " << i;
-          ExpectSlotsLeadTo(*native_module, i,
-                            native_module->lazy_slot_address(i));
-          if (removed) freed += sizes[i];
-        } else {
-          EXPECT_EQ(native_module->GetCode(i), codes[i]) << "function " << i;
-          ExpectSlotsLeadTo(*native_module, i, codes[i]->instruction_start());
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    struct Case {
+      RemoveFilter filter;
+      const char* name;
+      std::vector<uint32_t> removed;
+    };
+    // Functions: 0 TurboFan, 1 Liftoff, 2 Liftoff for debugging, 3 TurboFan
+    // for debugging, 4 no code.
+    const Case cases[] = {
+        {RemoveFilter::kRemoveDebugCode, "debug", {2, 3}},
+        {RemoveFilter::kRemoveNonDebugCode, "non-debug", {0, 1}},
+        {RemoveFilter::kRemoveLiftoffCode, "Liftoff", {1, 2}},
+        {RemoveFilter::kRemoveTurbofanCode, "TurboFan", {0, 3}},
+    };
+    for (Arch arch : {Arch::kX64, Arch::kArm64}) {
+      for (const Case& c : cases) {
+        SCOPED_TRACE(absl::StrFormat("%s, %s", ArchName(arch), c.name));
+        CodeManager manager;
+        auto native_module = NewHandModule(manager, arch, 5, 64 * kKiB);
+        ASSERT_NE(native_module, nullptr);
+        CodeMaker maker(*native_module);
+        const std::vector<WasmCode*> codes = AddAndPublish(
+            *native_module, maker,
+            {TurboFan(0, 100), Liftoff(1, 110), Debug(Liftoff(2, 120)),
+             Debug(TurboFan(3, 130))});
+        ASSERT_EQ(codes.size(), 4u);
+        std::vector<uint32_t> sizes;
+        for (const WasmCode* code : codes) {
+          sizes.push_back(code->instructions_size());
         }
+        EXPECT_EQ(native_module->RemoveCompiledCode(c.filter),
+                  c.removed.size());
+        uint64_t freed = 0;
+        for (uint32_t i = 0; i < 5; ++i) {
+          const bool removed =
+              std::find(c.removed.begin(), c.removed.end(), i) !=
+              c.removed.end();
+          if (i == 4 || removed) {
+            EXPECT_FALSE(native_module->HasCode(i)) << "function " << i;
+            ExpectSlotsLeadTo(*native_module, i,
+                              native_module->lazy_slot_address(i));
+            if (removed) freed += sizes[i];
+          } else {
+            EXPECT_EQ(native_module->GetCode(i), codes[i])
+                << "function " << i;
+            ExpectSlotsLeadTo(*native_module, i,
+                              codes[i]->instruction_start());
+          }
+        }
+        EXPECT_EQ(native_module->freed_code_size(), freed);
+        EXPECT_EQ(native_module->num_owned_code(), 4u - c.removed.size());
+        // Nothing left to match.
+        EXPECT_EQ(native_module->RemoveCompiledCode(c.filter), 0u);
       }
-      EXPECT_EQ(native_module->freed_code_size(), freed);
-      EXPECT_EQ(native_module->num_owned_code(), 4u - c.removed.size());
-      // Nothing left to match.
-      EXPECT_EQ(native_module->RemoveCompiledCode(c.filter), 0u);
     }
-  }
+  });
 }
 
 // Invariant: the serializer writes TurboFan code only, as V8 does (Liftoff
@@ -2275,27 +2433,25 @@ TEST(CodeManagerPublishTest, RemoveFiltersRemoveExactlyTheMatchingCode) {
 // a module with Liftoff code only has nothing to serialize
 // (kFailedPrecondition).
 TEST(CodeManagerPublishTest, SerializerWritesTurboFanCodeOnly) {
-  WASMCACHE_REFERENCE_ONLY(
-      "Liftoff code comes only through the reference's "
-      "AddCompiledCode");
-  CodeManager manager;
-  auto native_module = NewHandModule(manager, Arch::kX64, 3, 64 * kKiB);
-  ASSERT_NE(native_module, nullptr);
-  CodeMaker maker(*native_module);
-  const Environment& env = native_module->env();
-  native_module->global_header.magic = *env.expected_header[0];
-  native_module->global_header.version_hash = *env.expected_header[1];
-  AddAndPublish(*native_module, maker, {Liftoff(0, 100)});
-  EXPECT_EQ(reference::Serializer(*native_module).Serialize().status().code(),
-            StatusCode::kFailedPrecondition);
-  AddAndPublish(*native_module, maker, {TurboFan(1, 100)});
-  auto bytes = reference::Serializer(*native_module).Serialize();
-  ASSERT_TRUE(bytes.ok()) << bytes.status();
-  auto again =
-      reference::Deserialize(manager, *bytes, native_module->module(), env);
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_FALSE((*again)->HasCode(0));
-  EXPECT_TRUE((*again)->HasCode(1));
+  WithSelectedImpl([&]<class I>(const I& impl) {
+    CODE_MANAGER_TYPES_OF(I);
+    CodeManager manager;
+    auto native_module = NewHandModule(manager, Arch::kX64, 3, 64 * kKiB);
+    ASSERT_NE(native_module, nullptr);
+    CodeMaker maker(*native_module);
+    const Environment& env = native_module->env();
+    SetExpectedGlobalHeader(*native_module);
+    AddAndPublish(*native_module, maker, {Liftoff(0, 100)});
+    EXPECT_EQ(impl.Serialize(*native_module).status().code(),
+              StatusCode::kFailedPrecondition);
+    AddAndPublish(*native_module, maker, {TurboFan(1, 100)});
+    auto bytes = impl.Serialize(*native_module);
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    auto again = impl.Load(manager, *bytes, native_module->module(), env);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_FALSE((*again)->HasCode(0));
+    EXPECT_TRUE((*again)->HasCode(1));
+  });
 }
 
 // ============================================================================
@@ -2347,17 +2503,19 @@ TEST(CodeManagerMetricsTest, EstimatesAndMetricsAreConsistent) {
   if (SelectedImpl() != Impl::kReference) return;
   uint64_t previous = 0;
   for (uint32_t n : {0u, 1u, 10u, 1000u, 100'000u}) {
-    const uint64_t size = CodeManager::EstimateNativeModuleMetaDataSize(HandModule(n));
+    const uint64_t size =
+        reference::CodeManager::EstimateNativeModuleMetaDataSize(HandModule(n));
     EXPECT_GT(size, previous) << n << " functions";
     previous = size;
   }
   ModuleInfo more_types = HandModule(10);
   more_types.is_signature.assign(50, true);
   more_types.structural_class.assign(50, 0);
-  EXPECT_GT(CodeManager::EstimateNativeModuleMetaDataSize(more_types),
-            CodeManager::EstimateNativeModuleMetaDataSize(HandModule(10)));
+  EXPECT_GT(
+      reference::CodeManager::EstimateNativeModuleMetaDataSize(more_types),
+      reference::CodeManager::EstimateNativeModuleMetaDataSize(HandModule(10)));
 
-  CodeManager manager;
+  reference::CodeManager manager;
   auto a = NewHandModule(manager, Arch::kX64, 50, 0);
   auto b = NewHandModule(manager, Arch::kArm64, 50, 0);
   ASSERT_TRUE(a != nullptr && b != nullptr);
@@ -2384,11 +2542,11 @@ TEST(CodeManagerMetricsTest, EstimatesAndMetricsAreConsistent) {
   for (uint32_t f = 0; f < 50; f += 2) replacements.push_back(TurboFan(f, 16));
   AddAndPublish(*a, maker_a, replacements);
 
-  const CodeManagerMetrics m = manager.Metrics();
+  const reference::CodeManagerMetrics m = manager.Metrics();
   uint64_t live = 0;
-  for (const NativeModule* native_module : {a.get(), b.get()}) {
+  for (const reference::NativeModule* native_module : {a.get(), b.get()}) {
     for (uint32_t f = 0; f < 50; ++f) {
-      if (const WasmCode* code = native_module->GetCode(f)) {
+      if (const reference::WasmCode* code = native_module->GetCode(f)) {
         live += code->instructions_size();
       }
     }
@@ -2406,12 +2564,15 @@ TEST(CodeManagerMetricsTest, EstimatesAndMetricsAreConsistent) {
   EXPECT_EQ(m.num_code_spaces, a->code_spaces().size() + b->code_spaces().size());
   EXPECT_EQ(m.num_code_spaces, manager.num_code_spaces());
   EXPECT_EQ(m.num_native_modules, 2u);
-  EXPECT_EQ(m.max_committed_code_space, CodeManagerOptions{}.max_committed_code_space);
+  EXPECT_EQ(m.max_committed_code_space,
+            reference::CodeManagerOptions{}.max_committed_code_space);
   EXPECT_EQ(manager.EstimateCurrentMemoryConsumption(),
-            sizeof(CodeManager) + a->EstimateCurrentMemoryConsumption() +
+            sizeof(reference::CodeManager) +
+                a->EstimateCurrentMemoryConsumption() +
                 b->EstimateCurrentMemoryConsumption());
   EXPECT_GE(a->EstimateCurrentMemoryConsumption(),
-            CodeManager::EstimateNativeModuleMetaDataSize(a->module()) +
+            reference::CodeManager::EstimateNativeModuleMetaDataSize(
+                a->module()) +
                 a->committed_code_space());
 }
 
@@ -2452,99 +2613,107 @@ std::string MappingPermissions(uint64_t address) {
 // hands out a protection key; a manager told not to use keys does not;
 // no thread may write code outside a write scope.
 TEST(CodeManagerProtectionTest, KeySupportMatchesTheKernelAndKeysCanBeTurnedOff) {
-  WASMCACHE_REFERENCE_ONLY("protection keys are the reference's");
-  std::string why;
-  const bool kernel = KernelOffersProtectionKeys(&why);
-  CodeManagerOptions options;
-  options.use_memory_protection_keys = false;
-  CodeManager without_keys(options);
-  CodeManager with_keys;
-  EXPECT_EQ(without_keys.HasMemoryProtectionKeySupport(), kernel) << why;
-  EXPECT_EQ(reference::CodeProtection::HasMemoryProtectionKeySupport(), kernel);
-  EXPECT_FALSE(without_keys.MemoryProtectionKeysEnabled());
-  EXPECT_EQ(with_keys.MemoryProtectionKeysEnabled(), kernel)
-      << "keys are used exactly where the system offers them";
-  EXPECT_FALSE(without_keys.MemoryProtectionKeyWritable());
-  EXPECT_FALSE(with_keys.MemoryProtectionKeyWritable());
-  // Loading a module leaves no write window open.
-  auto native_module = NewHandModule(without_keys, Arch::kX64, 4, 0);
-  ASSERT_NE(native_module, nullptr);
-  CodeMaker maker(*native_module);
-  AddAndPublish(*native_module, maker, {TurboFan(0, 100)});
-  EXPECT_FALSE(without_keys.MemoryProtectionKeyWritable());
-  const uint64_t code = native_module->GetCode(0)->instruction_start();
-  EXPECT_EQ(MappingPermissions(code).substr(0, 3), "r-x");
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    std::string why;
+    const bool kernel = KernelOffersProtectionKeys(&why);
+    CodeManagerOptions options;
+    options.use_memory_protection_keys = false;
+    CodeManager without_keys(options);
+    CodeManager with_keys;
+    EXPECT_EQ(without_keys.HasMemoryProtectionKeySupport(), kernel) << why;
+    EXPECT_EQ(CodeProtection::HasMemoryProtectionKeySupport(), kernel);
+    EXPECT_FALSE(without_keys.MemoryProtectionKeysEnabled());
+    EXPECT_EQ(with_keys.MemoryProtectionKeysEnabled(), kernel)
+        << "keys are used exactly where the system offers them";
+    EXPECT_FALSE(without_keys.MemoryProtectionKeyWritable());
+    EXPECT_FALSE(with_keys.MemoryProtectionKeyWritable());
+    // Loading a module leaves no write window open.
+    auto native_module = NewHandModule(without_keys, Arch::kX64, 4, 0);
+    ASSERT_NE(native_module, nullptr);
+    CodeMaker maker(*native_module);
+    AddAndPublish(*native_module, maker, {TurboFan(0, 100)});
+    EXPECT_FALSE(without_keys.MemoryProtectionKeyWritable());
+    const uint64_t code = native_module->GetCode(0)->instruction_start();
+    EXPECT_EQ(MappingPermissions(code).substr(0, 3), "r-x");
+  });
 }
 
 // Invariant (mprotect mode): write scopes nest; a page stays writable
 // until the outermost scope covering it closes, and is executable, not
 // writable, afterwards.
 TEST(CodeManagerProtectionTest, NestedWriteScopesKeepThePageWritableUntilTheOuterCloses) {
-  WASMCACHE_REFERENCE_ONLY("write scopes are the reference's");
-  CodeManagerOptions options;
-  options.use_memory_protection_keys = false;
-  CodeManager manager(options);
-  auto native_module = NewHandModule(manager, Arch::kX64, 4, 0);
-  ASSERT_NE(native_module, nullptr);
-  CodeMaker maker(*native_module);
-  WasmCode* code = AddAndPublish(*native_module, maker, {TurboFan(0, 100)})[0];
-  uint8_t* bytes = code->mutable_instructions();
-  const uint64_t at = code->instruction_start();
-  {
-    CodeWriteScope outer(manager.protection(), bytes, 100);
-    EXPECT_EQ(MappingPermissions(at).substr(0, 3), "rw-");
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    CodeManagerOptions options;
+    options.use_memory_protection_keys = false;
+    CodeManager manager(options);
+    auto native_module = NewHandModule(manager, Arch::kX64, 4, 0);
+    ASSERT_NE(native_module, nullptr);
+    CodeMaker maker(*native_module);
+    WasmCode* code =
+        AddAndPublish(*native_module, maker, {TurboFan(0, 100)})[0];
+    uint8_t* bytes = code->mutable_instructions();
+    const uint64_t at = code->instruction_start();
     {
-      CodeWriteScope inner(manager.protection(), bytes + 50, 10);
+      CodeWriteScope outer(manager.protection(), bytes, 100);
+      EXPECT_EQ(MappingPermissions(at).substr(0, 3), "rw-");
+      {
+        CodeWriteScope inner(manager.protection(), bytes + 50, 10);
+        EXPECT_TRUE(manager.MemoryProtectionKeyWritable());
+      }
       EXPECT_TRUE(manager.MemoryProtectionKeyWritable());
+      EXPECT_EQ(MappingPermissions(at).substr(0, 3), "rw-")
+          << "closing the inner scope ended the outer scope's write window";
     }
-    EXPECT_TRUE(manager.MemoryProtectionKeyWritable());
-    EXPECT_EQ(MappingPermissions(at).substr(0, 3), "rw-")
-        << "closing the inner scope ended the outer scope's write window";
-  }
-  EXPECT_FALSE(manager.MemoryProtectionKeyWritable());
-  EXPECT_EQ(MappingPermissions(at).substr(0, 3), "r-x");
+    EXPECT_FALSE(manager.MemoryProtectionKeyWritable());
+    EXPECT_EQ(MappingPermissions(at).substr(0, 3), "r-x");
+  });
 }
 
 // Invariant (key mode): with a protection key, code pages are mapped once;
 // a write scope opens writes for its own thread only, and no thread may
 // write outside a scope. Runs only where the system offers keys.
 TEST(CodeManagerProtectionTest, KeyModeWriteWindowIsPerThread) {
-  WASMCACHE_REFERENCE_ONLY("protection keys are the reference's");
-  std::string why;
-  if (!reference::CodeProtection::HasMemoryProtectionKeySupport()) {
-    KernelOffersProtectionKeys(&why);
-    GTEST_SKIP() << "no memory protection keys on this machine (" << why
-                 << "); the key mode can only be tested where they exist";
-  }
-  CodeManager manager;
-  ASSERT_TRUE(manager.MemoryProtectionKeysEnabled());
-  auto native_module = NewHandModule(manager, Arch::kX64, 4, 0);
-  ASSERT_NE(native_module, nullptr);
-  CodeMaker maker(*native_module);
-  WasmCode* code = AddAndPublish(*native_module, maker, {TurboFan(0, 100)})[0];
-  EXPECT_FALSE(manager.MemoryProtectionKeyWritable());
-  // The other thread exists before the window opens: Linux copies PKRU to
-  // a new thread, so a thread started inside a write window inherits the
-  // window and would not show that it is per thread.
-  std::binary_semaphore window_open{0};
-  std::binary_semaphore checked{0};
-  bool other_thread_writable = true;
-  std::thread other([&] {
-    window_open.acquire();
-    other_thread_writable = manager.MemoryProtectionKeyWritable();
-    checked.release();
+  WithSelectedImpl([&]<class I>(const I&) {
+    CODE_MANAGER_TYPES_OF(I);
+    std::string why;
+    if (!CodeProtection::HasMemoryProtectionKeySupport()) {
+      KernelOffersProtectionKeys(&why);
+      GTEST_SKIP() << "no memory protection keys on this machine (" << why
+                   << "); the key mode can only be tested where they exist";
+    }
+    CodeManager manager;
+    ASSERT_TRUE(manager.MemoryProtectionKeysEnabled());
+    auto native_module = NewHandModule(manager, Arch::kX64, 4, 0);
+    ASSERT_NE(native_module, nullptr);
+    CodeMaker maker(*native_module);
+    WasmCode* code =
+        AddAndPublish(*native_module, maker, {TurboFan(0, 100)})[0];
+    EXPECT_FALSE(manager.MemoryProtectionKeyWritable());
+    // The other thread exists before the window opens: Linux copies PKRU to
+    // a new thread, so a thread started inside a write window inherits the
+    // window and would not show that it is per thread.
+    std::binary_semaphore window_open{0};
+    std::binary_semaphore checked{0};
+    bool other_thread_writable = true;
+    std::thread other([&] {
+      window_open.acquire();
+      other_thread_writable = manager.MemoryProtectionKeyWritable();
+      checked.release();
+    });
+    {
+      CodeWriteScope write(manager.protection(), code->mutable_instructions(),
+                           100);
+      EXPECT_TRUE(manager.MemoryProtectionKeyWritable());
+      code->mutable_instructions()[0] = 0xcc;
+      window_open.release();
+      checked.acquire();
+      EXPECT_FALSE(other_thread_writable);
+    }
+    other.join();
+    EXPECT_FALSE(manager.MemoryProtectionKeyWritable());
   });
-  {
-    CodeWriteScope write(manager.protection(), code->mutable_instructions(),
-                         100);
-    EXPECT_TRUE(manager.MemoryProtectionKeyWritable());
-    code->mutable_instructions()[0] = 0xcc;
-    window_open.release();
-    checked.acquire();
-    EXPECT_FALSE(other_thread_writable);
-  }
-  other.join();
-  EXPECT_FALSE(manager.MemoryProtectionKeyWritable());
 }
 
 }  // namespace

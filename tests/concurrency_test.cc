@@ -17,6 +17,12 @@
 // Bounded: a few hundred writer steps; the suite takes about a second
 // (several under ThreadSanitizer). It needs an x64 host; elsewhere it
 // reports itself skipped.
+//
+// Implementations (tests/impl.h): every case runs against both, one body
+// over the implementation's Api (tests/code_api.h): plain, the reference's
+// CodeManager, NativeModule, WasmCode, WasmCodeRefScope and
+// ExecutionScope; with WASMCACHE_IMPL=fast (names ending in ".fast") the
+// fast ones.
 
 #include <algorithm>
 #include <atomic>
@@ -26,15 +32,14 @@
 #include <memory>
 #include <random>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "absl/types/span.h"
 #include "gtest/gtest.h"
-#include "reference/code_manager.h"
-#include "reference/native_module.h"
-#include "reference/wasm_code.h"
 #include "spec/v8_tables.h"
+#include "tests/code_api.h"
 #include "tests/x64_codegen.h"
 
 namespace wasmcache {
@@ -42,18 +47,17 @@ namespace {
 
 #if defined(__x86_64__)
 
-using reference::CodeManager;
-using wasmcache::Environment;
-using wasmcache::ModuleInfo;
-using reference::NativeModule;
-using reference::WasmCode;
-using reference::WasmCodeRefScope;
+using testing::ApiFor;
+using testing::FastApi;
+using testing::ReferenceApi;
+using testing::WithSelectedApi;
 using testing::x64::Assembler;
 using testing::x64::CallGenerated;
 using testing::x64::ExecutableBuffer;
 using testing::x64::GeneratedCode;
 using testing::x64::Reg;
-using RemoveFilter = NativeModule::RemoveFilter;
+using wasmcache::Environment;
+using wasmcache::ModuleInfo;
 
 constexpr uint32_t kImported = 1;
 
@@ -112,6 +116,7 @@ bool IsConstantValue(int64_t value) {
   return value == kFirst || value == kSecond || value == kLiftoff;
 }
 
+// Helpers take a module or manager of either implementation (ApiFor).
 class ConcurrencyTest : public ::testing::Test {
  protected:
   ConcurrencyTest()
@@ -126,38 +131,48 @@ class ConcurrencyTest : public ::testing::Test {
     testing::x64::SetBuiltinEntry(env_, v8_13_6::kWasmCompileLazy,
                                   lazy_stub_.address());
     // Before any thread starts: prepared_ is not guarded.
-    for (const GeneratedCode* code :
-         {&first_, &second_, &liftoff_, &caller_, &stable_}) {
-      Prepared(*code);
-    }
+    WithSelectedApi([&]<class Api>(const Api&) {
+      for (const GeneratedCode* code :
+           {&first_, &second_, &liftoff_, &caller_, &stable_}) {
+        Prepared<Api>(*code);
+      }
+    });
   }
 
-  std::unique_ptr<NativeModule> NewModule(CodeManager& manager) {
+  template <class Manager>
+  std::unique_ptr<typename ApiFor<Manager>::NativeModule> NewModule(
+      Manager& manager) {
     auto native = manager.NewNativeModule(module_, env_, 4096);
     EXPECT_TRUE(native.ok()) << native.status();
     return native.ok() ? *std::move(native) : nullptr;
   }
 
-  // The checked form of `code`, prepared once: checking is not what these
-  // tests exercise, and it would slow the writers down.
-  const reference::CompiledCode& Prepared(const GeneratedCode& code) {
-    for (const auto& [generated, prepared] : prepared_) {
+  // The checked form of `code` for `Api`, prepared once: checking is not
+  // what these tests exercise, and it would slow the writers down.
+  template <class Api>
+  const typename Api::CompiledCode& Prepared(const GeneratedCode& code) {
+    using CompiledCode = typename Api::CompiledCode;
+    auto& list = std::get<PreparedList<CompiledCode>>(prepared_);
+    for (const auto& [generated, prepared] : list) {
       if (generated == &code) return prepared;
     }
-    auto prepared = code.Prepare(module_, env_);
+    auto prepared = Api::PrepareCompiledCode(module_, env_, code.index,
+                                             code.header, code.parts());
     EXPECT_TRUE(prepared.ok()) << prepared.status();
-    prepared_.emplace_back(&code, prepared.ok() ? *std::move(prepared)
-                                                : reference::CompiledCode{});
-    return prepared_.back().second;
+    list.emplace_back(&code,
+                      prepared.ok() ? *std::move(prepared) : CompiledCode{});
+    return list.back().second;
   }
 
   // Adds `codes` as one batch and publishes them. Returns the bytes added.
-  uint64_t AddAndPublish(NativeModule& native,
+  template <class Module>
+  uint64_t AddAndPublish(Module& native,
                          std::initializer_list<const GeneratedCode*> codes) {
-    std::vector<reference::CompiledCode> batch;
+    using Api = ApiFor<Module>;
+    std::vector<typename Api::CompiledCode> batch;
     uint64_t bytes = 0;
     for (const GeneratedCode* code : codes) {
-      batch.push_back(Prepared(*code));
+      batch.push_back(Prepared<Api>(*code));
       bytes += code->instructions.size();
     }
     auto added = native.AddCompiledCode(batch);
@@ -169,6 +184,7 @@ class ConcurrencyTest : public ::testing::Test {
 
   // Whether live code equals one of the generated versions of its
   // function, outside the relocated fields.
+  template <class WasmCode>
   bool IsIntact(const WasmCode& code) const {
     std::vector<const GeneratedCode*> versions;
     switch (code.index() - kImported) {
@@ -208,7 +224,11 @@ class ConcurrencyTest : public ::testing::Test {
   GeneratedCode liftoff_;
   GeneratedCode caller_;
   GeneratedCode stable_;
-  std::vector<std::pair<const GeneratedCode*, reference::CompiledCode>>
+  template <class CompiledCode>
+  using PreparedList =
+      std::vector<std::pair<const GeneratedCode*, CompiledCode>>;
+  std::tuple<PreparedList<ReferenceApi::CompiledCode>,
+             PreparedList<FastApi::CompiledCode>>
       prepared_;
 };
 
@@ -231,170 +251,175 @@ void SpinUntil(Predicate done) {
 }
 
 TEST_F(ConcurrencyTest, CallsAndLookupsWhileSlotsArePatched) {
-  constexpr int kWriterSteps = 1000;
-  constexpr int kExecutors = 2;
-  constexpr int kMaxCalls = 5'000'000;      // per executor
-  constexpr int kMaxLookups = 2'000'000;    // per lookup thread
-  constexpr uint64_t kLookupWindow = 1024;  // bytes after the jump tables
+  WithSelectedApi([&]<class Api>(const Api&) {
+    constexpr int kWriterSteps = 1000;
+    constexpr int kExecutors = 2;
+    constexpr int kMaxCalls = 5'000'000;      // per executor
+    constexpr int kMaxLookups = 2'000'000;    // per lookup thread
+    constexpr uint64_t kLookupWindow = 1024;  // bytes after the jump tables
 
-  CodeManager manager;
-  std::unique_ptr<NativeModule> native = NewModule(manager);
-  ASSERT_NE(native, nullptr);
-  uint64_t added = AddAndPublish(*native, {&first_, &caller_, &stable_});
-  const uint64_t freed_at_start = manager.Metrics().freed_code_size;
+    typename Api::CodeManager manager;
+    auto native = NewModule(manager);
+    ASSERT_NE(native, nullptr);
+    uint64_t added = AddAndPublish(*native, {&first_, &caller_, &stable_});
+    const uint64_t freed_at_start = manager.Metrics().freed_code_size;
 
-  const reference::CodeSpaceEntry* space = native->code_spaces().front();
-  const uint64_t tables_start = space->tables_address();
-  const uint64_t code_start = tables_start + space->layout.total_size;
-  uint64_t targets[kNumDeclared];
-  for (uint32_t d = 0; d < kNumDeclared; ++d) {
-    targets[d] = native->GetCallTargetForFunction(d);
-  }
+    const testing::TablesBlock tables =
+        Api::TablesOf(Api::FirstSpaceTables(*native));
+    const uint64_t tables_start = tables.start;
+    const uint64_t code_start = tables_start + tables.size;
+    uint64_t targets[kNumDeclared];
+    for (uint32_t d = 0; d < kNumDeclared; ++d) {
+      targets[d] = Api::CallTarget(*native, d);
+    }
 
-  std::atomic<bool> writer_done{false};
-  std::atomic<uint64_t> calls_done[kExecutors] = {};
-  std::atomic<bool> executor_done[kExecutors] = {};
-  std::atomic<int> bad_calls{0};
-  std::atomic<int> bad_lookups{0};
-  std::atomic<int> lazy_calls{0};
-  std::atomic<uint64_t> found{0};
+    std::atomic<bool> writer_done{false};
+    std::atomic<uint64_t> calls_done[kExecutors] = {};
+    std::atomic<bool> executor_done[kExecutors] = {};
+    std::atomic<int> bad_calls{0};
+    std::atomic<int> bad_lookups{0};
+    std::atomic<int> lazy_calls{0};
+    std::atomic<uint64_t> found{0};
 
-  const bool executors_exclude_writer = !manager.MemoryProtectionKeysEnabled();
-  std::atomic<bool> writer_waiting{false};
-  auto executor = [&](int id) {
-    std::mt19937_64 random(id);
-    for (int i = 0; i < kMaxCalls && !writer_done.load(); ++i) {
-      const int64_t a = static_cast<int64_t>(random() % 1000);
-      const int64_t b = static_cast<int64_t>(random() % 1000);
-      int64_t constant, caller, stable;
-      {
-        NativeModule::ExecutionScope scope(*native);
-        constant = CallGenerated(targets[kConstant], 0, 0);
-        caller = CallGenerated(targets[kCaller], 0, 0);
-        stable = CallGenerated(targets[kStable], a, b);
+    const bool executors_exclude_writer =
+        !manager.MemoryProtectionKeysEnabled();
+    std::atomic<bool> writer_waiting{false};
+    auto executor = [&](int id) {
+      std::mt19937_64 random(id);
+      for (int i = 0; i < kMaxCalls && !writer_done.load(); ++i) {
+        const int64_t a = static_cast<int64_t>(random() % 1000);
+        const int64_t b = static_cast<int64_t>(random() % 1000);
+        int64_t constant, caller, stable;
+        {
+          typename Api::NativeModule::ExecutionScope scope(*native);
+          constant = CallGenerated(targets[kConstant], 0, 0);
+          caller = CallGenerated(targets[kCaller], 0, 0);
+          stable = CallGenerated(targets[kStable], a, b);
+        }
+        const bool constant_ok =
+            IsConstantValue(constant) || constant == FunctionIndex(kConstant);
+        const bool caller_ok = IsConstantValue(caller - 1000) ||
+                               caller == 1000 + FunctionIndex(kConstant) ||
+                               caller == FunctionIndex(kCaller);
+        const bool stable_ok =
+            stable == a + b || stable == FunctionIndex(kStable);
+        if (!constant_ok || !caller_ok || !stable_ok) {
+          if (bad_calls.fetch_add(1) == 0) {
+            ADD_FAILURE() << "calls returned " << constant << ", " << caller
+                          << ", " << stable << " for (" << a << ", " << b
+                          << ")";
+          }
+        }
+        if (constant == FunctionIndex(kConstant)) lazy_calls.fetch_add(1);
+        calls_done[id].fetch_add(1, std::memory_order_release);
+        // Executors that exclude writers (mprotect mode) step aside for one
+        // that waits: a shared mutex does not promise writers a turn.
+        if (executors_exclude_writer) {
+          SpinUntil([&] { return !writer_waiting.load(); });
+        }
+        // With more threads than cores, pause now and then so that the
+        // writer runs.
+        if (i % 128 == 127) Pause();
       }
-      const bool constant_ok =
-          IsConstantValue(constant) || constant == FunctionIndex(kConstant);
-      const bool caller_ok = IsConstantValue(caller - 1000) ||
-                             caller == 1000 + FunctionIndex(kConstant) ||
-                             caller == FunctionIndex(kCaller);
-      const bool stable_ok =
-          stable == a + b || stable == FunctionIndex(kStable);
-      if (!constant_ok || !caller_ok || !stable_ok) {
-        if (bad_calls.fetch_add(1) == 0) {
-          ADD_FAILURE() << "calls returned " << constant << ", " << caller
-                        << ", " << stable << " for (" << a << ", " << b << ")";
+      executor_done[id].store(true);
+    };
+
+    auto looker = [&](int id) {
+      std::mt19937_64 random(100 + id);
+      for (int i = 0; i < kMaxLookups && !writer_done.load(); ++i) {
+        if (i % 128 == 127) Pause();
+        typename Api::WasmCodeRefScope scope;
+        const uint64_t pc = code_start + random() % kLookupWindow;
+        // Jump tables are not code.
+        if (manager.LookupCode(tables_start + pc % tables.size) != nullptr) {
+          bad_lookups.fetch_add(1);
+        }
+        const auto* code = manager.LookupCode(pc);
+        if (code == nullptr) continue;
+        found.fetch_add(1, std::memory_order_relaxed);
+        bool ok = code->contains(pc) && IsIntact(*code);
+        if (ok && i % 16 == 0) {
+          // Hold the code a while: removal and reuse of its space must wait.
+          for (int y = 0; y < 8; ++y) std::this_thread::yield();
+          ok = IsIntact(*code) && manager.LookupCode(pc) == code;
+        }
+        if (!ok && bad_lookups.fetch_add(1) == 0) {
+          ADD_FAILURE() << "lookup of 0x" << std::hex << pc
+                        << " gave code at 0x" << code->instruction_start()
+                        << std::dec << " of " << code->instructions_size()
+                        << " bytes, function " << code->index();
         }
       }
-      if (constant == FunctionIndex(kConstant)) lazy_calls.fetch_add(1);
-      calls_done[id].fetch_add(1, std::memory_order_release);
-      // Executors that exclude writers (mprotect mode) step aside for one
-      // that waits: a shared mutex does not promise writers a turn.
-      if (executors_exclude_writer) {
-        SpinUntil([&] { return !writer_waiting.load(); });
-      }
-      // With more threads than cores, pause now and then so that the
-      // writer runs.
-      if (i % 128 == 127) Pause();
-    }
-    executor_done[id].store(true);
-  };
+    };
 
-  auto looker = [&](int id) {
-    std::mt19937_64 random(100 + id);
-    for (int i = 0; i < kMaxLookups && !writer_done.load(); ++i) {
-      if (i % 128 == 127) Pause();
-      WasmCodeRefScope scope;
-      const uint64_t pc = code_start + random() % kLookupWindow;
-      // Jump tables are not code.
-      if (manager.LookupCode(tables_start + pc % space->layout.total_size) !=
-          nullptr) {
-        bad_lookups.fetch_add(1);
-      }
-      const WasmCode* code = manager.LookupCode(pc);
-      if (code == nullptr) continue;
-      found.fetch_add(1, std::memory_order_relaxed);
-      bool ok = code->contains(pc) && IsIntact(*code);
-      if (ok && i % 16 == 0) {
-        // Hold the code a while: removal and reuse of its space must wait.
-        for (int y = 0; y < 8; ++y) std::this_thread::yield();
-        ok = IsIntact(*code) && manager.LookupCode(pc) == code;
-      }
-      if (!ok && bad_lookups.fetch_add(1) == 0) {
-        ADD_FAILURE() << "lookup of 0x" << std::hex << pc << " gave code at 0x"
-                      << code->instruction_start() << std::dec << " of "
-                      << code->instructions_size() << " bytes, function "
-                      << code->index();
-      }
-    }
-  };
+    std::vector<std::thread> threads;
+    for (int id = 0; id < kExecutors; ++id) threads.emplace_back(executor, id);
+    threads.emplace_back(looker, 0);
 
-  std::vector<std::thread> threads;
-  for (int id = 0; id < kExecutors; ++id) threads.emplace_back(executor, id);
-  threads.emplace_back(looker, 0);
-
-  // Code that leaves the table stays alive (in this scope) until every
-  // executor has finished the call it was in: with protection keys,
-  // executors do not exclude writers.
-  auto wait_for_executors = [&] {
-    uint64_t seen[kExecutors];
-    for (int id = 0; id < kExecutors; ++id) seen[id] = calls_done[id].load();
-    for (int id = 0; id < kExecutors; ++id) {
-      SpinUntil([&] {
-        return executor_done[id].load() ||
-               calls_done[id].load(std::memory_order_acquire) > seen[id];
-      });
+    // Code that leaves the table stays alive (in this scope) until every
+    // executor has finished the call it was in: with protection keys,
+    // executors do not exclude writers.
+    auto wait_for_executors = [&] {
+      uint64_t seen[kExecutors];
+      for (int id = 0; id < kExecutors; ++id) seen[id] = calls_done[id].load();
+      for (int id = 0; id < kExecutors; ++id) {
+        SpinUntil([&] {
+          return executor_done[id].load() ||
+                 calls_done[id].load(std::memory_order_acquire) > seen[id];
+        });
+      }
+    };
+    const auto started = std::chrono::steady_clock::now();
+    for (int step = 0; step < kWriterSteps; ++step) {
+      typename Api::WasmCodeRefScope keep;
+      writer_waiting.store(true);
+      switch (step % 10) {
+        case 8:
+          // d0 is TurboFan here: everything goes.
+          EXPECT_EQ(native->RemoveCompiledCode(
+                        Api::RemoveFilter::kRemoveTurbofanCode),
+                    kNumDeclared);
+          break;
+        case 9:
+          // Liftoff first; the next step's TurboFan code replaces it.
+          added += AddAndPublish(*native, {&liftoff_, &caller_, &stable_});
+          break;
+        default:
+          added += AddAndPublish(*native, {step % 2 == 0 ? &first_ : &second_});
+          break;
+      }
+      writer_waiting.store(false);
+      wait_for_executors();
     }
-  };
-  const auto started = std::chrono::steady_clock::now();
-  for (int step = 0; step < kWriterSteps; ++step) {
-    WasmCodeRefScope keep;
-    writer_waiting.store(true);
-    switch (step % 10) {
-      case 8:
-        // d0 is TurboFan here: everything goes.
-        EXPECT_EQ(native->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode),
-                  kNumDeclared);
-        break;
-      case 9:
-        // Liftoff first; the next step's TurboFan code replaces it.
-        added += AddAndPublish(*native, {&liftoff_, &caller_, &stable_});
-        break;
-      default:
-        added += AddAndPublish(*native, {step % 2 == 0 ? &first_ : &second_});
-        break;
-    }
-    writer_waiting.store(false);
-    wait_for_executors();
-  }
-  const auto writer_time = std::chrono::steady_clock::now() - started;
-  writer_done.store(true);
-  for (std::thread& thread : threads) thread.join();
+    const auto writer_time = std::chrono::steady_clock::now() - started;
+    writer_done.store(true);
+    for (std::thread& thread : threads) thread.join();
 
-  EXPECT_EQ(bad_calls.load(), 0);
-  EXPECT_EQ(bad_lookups.load(), 0);
-  EXPECT_GT(found.load(), 0u) << "no lookup found code";
-  uint64_t calls = 0;
-  for (auto& count : calls_done) calls += count.load();
-  EXPECT_GT(calls, 0u);
-  // Every byte added is live or was freed, once.
-  const reference::CodeManagerMetrics metrics = manager.Metrics();
-  EXPECT_EQ(
-      metrics.generated_code_size + (metrics.freed_code_size - freed_at_start),
-      added);
-  EXPECT_EQ(metrics.generated_code_size, first_.instructions.size() +
-                                             caller_.instructions.size() +
-                                             stable_.instructions.size())
-      << "the last step published d0's TurboFan code over the full set";
-  std::printf(
-      "writer: %d steps in %lld ms; %llu calls (%d lazy), %llu "
-      "lookups found code\n",
-      kWriterSteps,
-      static_cast<long long>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(writer_time)
-              .count()),
-      static_cast<unsigned long long>(calls), lazy_calls.load(),
-      static_cast<unsigned long long>(found.load()));
+    EXPECT_EQ(bad_calls.load(), 0);
+    EXPECT_EQ(bad_lookups.load(), 0);
+    EXPECT_GT(found.load(), 0u) << "no lookup found code";
+    uint64_t calls = 0;
+    for (auto& count : calls_done) calls += count.load();
+    EXPECT_GT(calls, 0u);
+    // Every byte added is live or was freed, once.
+    const auto metrics = manager.Metrics();
+    EXPECT_EQ(metrics.generated_code_size +
+                  (metrics.freed_code_size - freed_at_start),
+              added);
+    EXPECT_EQ(metrics.generated_code_size, first_.instructions.size() +
+                                               caller_.instructions.size() +
+                                               stable_.instructions.size())
+        << "the last step published d0's TurboFan code over the full set";
+    std::printf(
+        "writer: %d steps in %lld ms; %llu calls (%d lazy), %llu "
+        "lookups found code\n",
+        kWriterSteps,
+        static_cast<long long>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(writer_time)
+                .count()),
+        static_cast<unsigned long long>(calls), lazy_calls.load(),
+        static_cast<unsigned long long>(found.load()));
+  });
 }
 
 // Three threads hold one code object in scopes (one of them in two nested
@@ -403,90 +428,93 @@ TEST_F(ConcurrencyTest, CallsAndLookupsWhileSlotsArePatched) {
 TEST_F(ConcurrencyTest, NestedScopesAcrossThreadsFreeCodeOnce) {
   constexpr int kRounds = 40;
   constexpr int kHolders = 3;
-  CodeManager manager;
-  std::unique_ptr<NativeModule> native = NewModule(manager);
-  ASSERT_NE(native, nullptr);
-  const uint64_t size = stable_.instructions.size();
-  std::mt19937 random(7);
+  WithSelectedApi([&]<class Api>(const Api&) {
+    typename Api::CodeManager manager;
+    auto native = NewModule(manager);
+    ASSERT_NE(native, nullptr);
+    const uint64_t size = stable_.instructions.size();
+    std::mt19937 random(7);
 
-  for (int round = 0; round < kRounds; ++round) {
-    SCOPED_TRACE(::testing::Message() << "round " << round);
-    AddAndPublish(*native, {&stable_});
-    uint64_t start = 0;
-    {
-      WasmCodeRefScope scope;
-      start = native->GetCode(kStable)->instruction_start();
-    }
-    const uint64_t freed_before = manager.Metrics().freed_code_size;
-    // Holder h closes its scopes one per release step; released[h] counts
-    // the steps done (after the scope's destructor ran).
-    std::atomic<int> holding{0};
-    std::atomic<int> release[kHolders] = {};
-    std::atomic<int> released[kHolders] = {};
-    std::atomic<int> failures{0};
-    std::vector<std::thread> threads;
-    // Holder 0: found by pc, an outer and an inner scope.
-    threads.emplace_back([&] {
+    for (int round = 0; round < kRounds; ++round) {
+      SCOPED_TRACE(::testing::Message() << "round " << round);
+      AddAndPublish(*native, {&stable_});
+      uint64_t start = 0;
       {
-        WasmCodeRefScope outer;
-        const WasmCode* code = manager.LookupCode(start + 1);
-        if (code == nullptr || code->instruction_start() != start) {
-          failures.fetch_add(1);
-        }
-        {
-          WasmCodeRefScope inner;
-          if (manager.LookupCode(start) != code) failures.fetch_add(1);
-          holding.fetch_add(1);
-          SpinUntil([&] { return release[0].load() >= 1; });
-        }
-        released[0].store(1);
-        SpinUntil([&] { return release[0].load() >= 2; });
+        typename Api::WasmCodeRefScope scope;
+        start = native->GetCode(kStable)->instruction_start();
       }
-      released[0].store(2);
-    });
-    // Holders 1 and 2: through the code table, one scope each.
-    for (int id = 1; id < kHolders; ++id) {
-      threads.emplace_back([&, id] {
+      const uint64_t freed_before = manager.Metrics().freed_code_size;
+      // Holder h closes its scopes one per release step; released[h] counts
+      // the steps done (after the scope's destructor ran).
+      std::atomic<int> holding{0};
+      std::atomic<int> release[kHolders] = {};
+      std::atomic<int> released[kHolders] = {};
+      std::atomic<int> failures{0};
+      std::vector<std::thread> threads;
+      // Holder 0: found by pc, an outer and an inner scope.
+      threads.emplace_back([&] {
         {
-          WasmCodeRefScope scope;
-          const WasmCode* code = native->GetCode(kStable);
+          typename Api::WasmCodeRefScope outer;
+          const auto* code = manager.LookupCode(start + 1);
           if (code == nullptr || code->instruction_start() != start) {
             failures.fetch_add(1);
           }
-          holding.fetch_add(1);
-          SpinUntil([&] { return release[id].load() >= 1; });
+          {
+            typename Api::WasmCodeRefScope inner;
+            if (manager.LookupCode(start) != code) failures.fetch_add(1);
+            holding.fetch_add(1);
+            SpinUntil([&] { return release[0].load() >= 1; });
+          }
+          released[0].store(1);
+          SpinUntil([&] { return release[0].load() >= 2; });
         }
-        released[id].store(1);
+        released[0].store(2);
       });
+      // Holders 1 and 2: through the code table, one scope each.
+      for (int id = 1; id < kHolders; ++id) {
+        threads.emplace_back([&, id] {
+          {
+            typename Api::WasmCodeRefScope scope;
+            const auto* code = native->GetCode(kStable);
+            if (code == nullptr || code->instruction_start() != start) {
+              failures.fetch_add(1);
+            }
+            holding.fetch_add(1);
+            SpinUntil([&] { return release[id].load() >= 1; });
+          }
+          released[id].store(1);
+        });
+      }
+      SpinUntil([&] { return holding.load() == kHolders; });
+      EXPECT_EQ(
+          native->RemoveCompiledCode(Api::RemoveFilter::kRemoveTurbofanCode),
+          1u);
+      // Release steps in a random order; holder 0 has two (inner first).
+      std::vector<int> steps = {0, 0, 1, 2};
+      std::shuffle(steps.begin(), steps.end(), random);
+      int given[kHolders] = {};
+      for (size_t s = 0; s < steps.size(); ++s) {
+        const int id = steps[s];
+        const int step = ++given[id];
+        release[id].store(step);
+        SpinUntil([&] { return released[id].load() >= step; });
+        if (s + 1 == steps.size()) break;
+        // Someone still holds the code: intact, runnable, not freed.
+        EXPECT_EQ(manager.Metrics().freed_code_size, freed_before);
+        const auto* code = native->Lookup(start);
+        ASSERT_NE(code, nullptr);
+        EXPECT_TRUE(IsIntact(*code));
+        typename Api::NativeModule::ExecutionScope execution(*native);
+        EXPECT_EQ(CallGenerated(start, 20, 22), 42);
+      }
+      for (std::thread& thread : threads) thread.join();
+      EXPECT_EQ(failures.load(), 0);
+      EXPECT_EQ(manager.Metrics().freed_code_size - freed_before, size);
+      EXPECT_EQ(manager.LookupCode(start), nullptr);
+      EXPECT_EQ(native->Lookup(start), nullptr);
+      EXPECT_EQ(native->num_owned_code(), 0u);
     }
-    SpinUntil([&] { return holding.load() == kHolders; });
-    EXPECT_EQ(native->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode),
-              1u);
-    // Release steps in a random order; holder 0 has two (inner first).
-    std::vector<int> steps = {0, 0, 1, 2};
-    std::shuffle(steps.begin(), steps.end(), random);
-    int given[kHolders] = {};
-    for (size_t s = 0; s < steps.size(); ++s) {
-      const int id = steps[s];
-      const int step = ++given[id];
-      release[id].store(step);
-      SpinUntil([&] { return released[id].load() >= step; });
-      if (s + 1 == steps.size()) break;
-      // Someone still holds the code: intact, runnable, not freed.
-      EXPECT_EQ(manager.Metrics().freed_code_size, freed_before);
-      const WasmCode* code = native->Lookup(start);
-      ASSERT_NE(code, nullptr);
-      EXPECT_TRUE(IsIntact(*code));
-      NativeModule::ExecutionScope execution(*native);
-      EXPECT_EQ(CallGenerated(start, 20, 22), 42);
-    }
-    for (std::thread& thread : threads) thread.join();
-    EXPECT_EQ(failures.load(), 0);
-    EXPECT_EQ(manager.Metrics().freed_code_size - freed_before, size);
-    EXPECT_EQ(manager.LookupCode(start), nullptr);
-    EXPECT_EQ(native->Lookup(start), nullptr);
-    EXPECT_EQ(native->num_owned_code(), 0u);
-  }
+  });
 }
 
 // Lookups that find code just as its last reference goes: the lookup may
@@ -495,82 +523,85 @@ TEST_F(ConcurrencyTest, NestedScopesAcrossThreadsFreeCodeOnce) {
 TEST_F(ConcurrencyTest, LookupsRacingTheLastReference) {
   constexpr int kRounds = 1000;
   constexpr int kLookers = 1;
-  CodeManager manager;
-  std::unique_ptr<NativeModule> native = NewModule(manager);
-  ASSERT_NE(native, nullptr);
-  const uint64_t size = stable_.instructions.size();
+  WithSelectedApi([&]<class Api>(const Api&) {
+    typename Api::CodeManager manager;
+    auto native = NewModule(manager);
+    ASSERT_NE(native, nullptr);
+    const uint64_t size = stable_.instructions.size();
 
-  // A looker reads the epoch, then the pc (0 for none), and when done with
-  // that lookup publishes the epoch it read: once it has published epoch
-  // E, it holds nothing it found before E began.
-  std::atomic<uint64_t> target{0};
-  std::atomic<uint64_t> epoch{0};
-  std::atomic<uint64_t> done_epoch[kLookers] = {};
-  std::atomic<uint64_t> hits[kLookers] = {};  // lookups that found code
-  std::atomic<bool> stop{false};
-  std::atomic<int> failures{0};
-  std::vector<std::thread> lookers;
-  for (int id = 0; id < kLookers; ++id) {
-    lookers.emplace_back([&, id] {
-      for (int i = 0; !stop.load(); ++i) {
-        if (i % 128 == 127) Pause();
-        const uint64_t seen = epoch.load();
-        const uint64_t pc = target.load();
-        if (pc != 0) {
-          WasmCodeRefScope scope;
-          const WasmCode* code = manager.LookupCode(pc);
-          if (code != nullptr && (!code->contains(pc) || !IsIntact(*code))) {
-            failures.fetch_add(1);
+    // A looker reads the epoch, then the pc (0 for none), and when done with
+    // that lookup publishes the epoch it read: once it has published epoch
+    // E, it holds nothing it found before E began.
+    std::atomic<uint64_t> target{0};
+    std::atomic<uint64_t> epoch{0};
+    std::atomic<uint64_t> done_epoch[kLookers] = {};
+    std::atomic<uint64_t> hits[kLookers] = {};  // lookups that found code
+    std::atomic<bool> stop{false};
+    std::atomic<int> failures{0};
+    std::vector<std::thread> lookers;
+    for (int id = 0; id < kLookers; ++id) {
+      lookers.emplace_back([&, id] {
+        for (int i = 0; !stop.load(); ++i) {
+          if (i % 128 == 127) Pause();
+          const uint64_t seen = epoch.load();
+          const uint64_t pc = target.load();
+          if (pc != 0) {
+            typename Api::WasmCodeRefScope scope;
+            const auto* code = manager.LookupCode(pc);
+            if (code != nullptr && (!code->contains(pc) || !IsIntact(*code))) {
+              failures.fetch_add(1);
+            }
+            if (code != nullptr) {
+              hits[id].fetch_add(1);
+              // Hold it for a varying while, so that removals meet it held.
+              for (int y = 0; y < i % 4; ++y) std::this_thread::yield();
+            }
           }
-          if (code != nullptr) {
-            hits[id].fetch_add(1);
-            // Hold it for a varying while, so that removals meet it held.
-            for (int y = 0; y < i % 4; ++y) std::this_thread::yield();
-          }
+          done_epoch[id].store(seen);
         }
-        done_epoch[id].store(seen);
+      });
+    }
+    uint64_t freed = manager.Metrics().freed_code_size;
+    int lookups_kept_code = 0;
+    for (int round = 0; round < kRounds; ++round) {
+      AddAndPublish(*native, {&stable_});
+      uint64_t start = 0;
+      {
+        typename Api::WasmCodeRefScope scope;
+        start = native->GetCode(kStable)->instruction_start();
       }
-    });
-  }
-  uint64_t freed = manager.Metrics().freed_code_size;
-  int lookups_kept_code = 0;
-  for (int round = 0; round < kRounds; ++round) {
-    AddAndPublish(*native, {&stable_});
-    uint64_t start = 0;
-    {
-      WasmCodeRefScope scope;
-      start = native->GetCode(kStable)->instruction_start();
+      uint64_t hits_before[kLookers];
+      for (int id = 0; id < kLookers; ++id) hits_before[id] = hits[id].load();
+      target.store(start + 1);
+      // Once every looker is finding the code, drop the table's reference.
+      for (int id = 0; id < kLookers; ++id) {
+        SpinUntil([&] { return hits[id].load() > hits_before[id]; });
+      }
+      for (int y = 0; y < round % 8; ++y) std::this_thread::yield();
+      EXPECT_EQ(
+          native->RemoveCompiledCode(Api::RemoveFilter::kRemoveTurbofanCode),
+          1u);
+      lookups_kept_code += native->num_owned_code() != 0;
+      target.store(0);
+      const uint64_t cleared = epoch.fetch_add(1) + 1;
+      for (int id = 0; id < kLookers; ++id) {
+        SpinUntil([&] { return done_epoch[id].load() >= cleared; });
+      }
+      freed += size;
+      if (manager.Metrics().freed_code_size != freed ||
+          native->num_owned_code() != 0) {
+        ADD_FAILURE() << "round " << round << ": freed "
+                      << manager.Metrics().freed_code_size << ", expected "
+                      << freed;
+        break;
+      }
     }
-    uint64_t hits_before[kLookers];
-    for (int id = 0; id < kLookers; ++id) hits_before[id] = hits[id].load();
-    target.store(start + 1);
-    // Once every looker is finding the code, drop the table's reference.
-    for (int id = 0; id < kLookers; ++id) {
-      SpinUntil([&] { return hits[id].load() > hits_before[id]; });
-    }
-    for (int y = 0; y < round % 8; ++y) std::this_thread::yield();
-    EXPECT_EQ(native->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode),
-              1u);
-    lookups_kept_code += native->num_owned_code() != 0;
-    target.store(0);
-    const uint64_t cleared = epoch.fetch_add(1) + 1;
-    for (int id = 0; id < kLookers; ++id) {
-      SpinUntil([&] { return done_epoch[id].load() >= cleared; });
-    }
-    freed += size;
-    if (manager.Metrics().freed_code_size != freed ||
-        native->num_owned_code() != 0) {
-      ADD_FAILURE() << "round " << round << ": freed "
-                    << manager.Metrics().freed_code_size << ", expected "
-                    << freed;
-      break;
-    }
-  }
-  stop.store(true);
-  for (std::thread& thread : lookers) thread.join();
-  EXPECT_EQ(failures.load(), 0);
-  std::printf("%d of %d removals found the code held by a lookup\n",
-              lookups_kept_code, kRounds);
+    stop.store(true);
+    for (std::thread& thread : lookers) thread.join();
+    EXPECT_EQ(failures.load(), 0);
+    std::printf("%d of %d removals found the code held by a lookup\n",
+                lookups_kept_code, kRounds);
+  });
 }
 
 #else  // !defined(__x86_64__)

@@ -10,6 +10,15 @@
 //
 // Running the code needs an x64 host; elsewhere those tests report
 // themselves skipped (the assembler check runs everywhere).
+//
+// Implementations (tests/impl.h): every case that runs code runs against
+// both, one body over the implementation's Api (tests/code_api.h): plain,
+// the reference's CodeManager, NativeModule, WasmCode, scopes, Serializer
+// and Deserialize; with WASMCACHE_IMPL=fast (names ending in ".fast") the
+// fast ones. ReferenceCacheLoadsIntoCodeThatRuns loads a cache the
+// reference wrote (the reference only makes the input there). The
+// assembler check tests the suite's own assembler, no implementation: it
+// runs in the reference run only.
 
 #include <unistd.h>
 
@@ -27,17 +36,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
-#include "fast/deserializer.h"
-#include "fast/serializer.h"
 #include "gtest/gtest.h"
-#include "reference/code_manager.h"
-#include "reference/deserializer.h"
 #include "reference/jump_table.h"
-#include "reference/native_module.h"
 #include "reference/reloc_stream.h"
-#include "reference/serializer.h"
-#include "reference/wasm_code.h"
 #include "spec/v8_tables.h"
+#include "tests/code_api.h"
+#include "tests/impl.h"
 #include "tests/test_util.h"
 #include "tests/x64_codegen.h"
 
@@ -113,6 +117,9 @@ std::vector<std::string> Disassemble(const std::string& mc,
 }
 
 TEST(X64Assembler, EncodingsMatchLlvmMc) {
+  WASMCACHE_REFERENCE_ONLY(
+      "checks the suite's own x64 assembler against llvm-mc, no "
+      "implementation");
   using testing::x64::Assembler;
   using testing::x64::Condition;
   using testing::x64::Label;
@@ -206,12 +213,9 @@ TEST(X64Assembler, EncodingsMatchLlvmMc) {
 
 #if defined(__x86_64__)
 
-using reference::CodeManager;
-using wasmcache::Environment;
-using wasmcache::ModuleInfo;
-using reference::NativeModule;
-using reference::WasmCode;
-using reference::WasmCodeRefScope;
+using testing::ApiFor;
+using testing::ReferenceApi;
+using testing::WithSelectedApi;
 using testing::x64::Assembler;
 using testing::x64::CallGenerated;
 using testing::x64::Condition;
@@ -219,7 +223,8 @@ using testing::x64::ExecutableBuffer;
 using testing::x64::GeneratedCode;
 using testing::x64::Label;
 using testing::x64::Reg;
-using RemoveFilter = NativeModule::RemoveFilter;
+using wasmcache::Environment;
+using wasmcache::ModuleInfo;
 using Bytes = std::vector<uint8_t>;
 
 // --- The module --------------------------------------------------------------
@@ -472,6 +477,7 @@ GeneratedCode GenerateCallsNeverCompiled() {
 
 // --- Fixture -----------------------------------------------------------------
 
+// Helpers take a module or manager of either implementation (ApiFor).
 class ExecutableCodeTest : public ::testing::Test {
  protected:
   ExecutableCodeTest()
@@ -509,22 +515,26 @@ class ExecutableCodeTest : public ::testing::Test {
     return out;
   }
 
-  std::unique_ptr<NativeModule> NewModule(CodeManager& manager) {
+  template <class Manager>
+  std::unique_ptr<typename ApiFor<Manager>::NativeModule> NewModule(
+      Manager& manager) {
     auto native = manager.NewNativeModule(module_, env_, 4096);
     EXPECT_TRUE(native.ok()) << native.status();
     if (!native.ok()) return nullptr;
-    (*native)->global_header = testing::x64::GlobalHeaderFor(env_);
-    (*native)->module_header.well_known_imports.assign(kImported, 0);
+    ApiFor<Manager>::SetHeaders(**native, testing::x64::GlobalHeaderFor(env_));
     return *std::move(native);
   }
 
   // Adds `codes` as one batch and publishes them; returns what was
   // installed (nullptr for code dropped as lower tier).
-  std::vector<WasmCode*> AddAndPublish(
-      NativeModule& native, const std::vector<const GeneratedCode*>& codes) {
-    std::vector<reference::CompiledCode> batch;
+  template <class Module>
+  std::vector<typename ApiFor<Module>::WasmCode*> AddAndPublish(
+      Module& native, const std::vector<const GeneratedCode*>& codes) {
+    using Api = ApiFor<Module>;
+    std::vector<typename Api::CompiledCode> batch;
     for (const GeneratedCode* code : codes) {
-      auto prepared = code->Prepare(module_, env_);
+      auto prepared = Api::PrepareCompiledCode(module_, env_, code->index,
+                                               code->header, code->parts());
       EXPECT_TRUE(prepared.ok()) << prepared.status();
       if (!prepared.ok()) return {};
       batch.push_back(*std::move(prepared));
@@ -536,22 +546,25 @@ class ExecutableCodeTest : public ::testing::Test {
   }
 
   // The TurboFan code of `declared`.
-  std::vector<WasmCode*> AddAndPublishTurbofan(
-      NativeModule& native, const std::vector<uint32_t>& declared) {
+  template <class Module>
+  std::vector<typename ApiFor<Module>::WasmCode*> AddAndPublishTurbofan(
+      Module& native, const std::vector<uint32_t>& declared) {
     std::vector<const GeneratedCode*> codes;
     for (uint32_t d : declared) codes.push_back(&turbofan_[d]);
     return AddAndPublish(native, codes);
   }
 
-  static int64_t Call(const NativeModule& native, uint32_t declared, int64_t a,
+  template <class Module>
+  static int64_t Call(const Module& native, uint32_t declared, int64_t a,
                       int64_t b) {
-    NativeModule::ExecutionScope scope(native);
-    return CallGenerated(native.GetCallTargetForFunction(declared), a, b);
+    typename Module::ExecutionScope scope(native);
+    return CallGenerated(ApiFor<Module>::CallTarget(native, declared), a, b);
   }
 
   // Every function gives its value, or its function index if `lazy` says
   // it has no code (a function that calls a lazy one still calls it).
-  static void ExpectResults(const NativeModule& native,
+  template <class Module>
+  static void ExpectResults(const Module& native,
                             const std::vector<bool>& lazy) {
     for (uint32_t d = 0; d < kNumDeclared; ++d) {
       for (const auto& [a, b] : Arguments(d)) {
@@ -568,15 +581,18 @@ class ExecutableCodeTest : public ::testing::Test {
     return lazy;
   }
 
-  static Bytes Serialize(const NativeModule& native) {
-    auto bytes = reference::Serializer(native).Serialize();
+  template <class Api>
+  static Bytes Serialize(const Api& api,
+                         const typename Api::NativeModule& native) {
+    auto bytes = api.Serialize(native);
     EXPECT_TRUE(bytes.ok()) << bytes.status();
     return bytes.ok() ? *std::move(bytes) : Bytes{};
   }
 
-  std::unique_ptr<NativeModule> Deserialize(CodeManager& manager,
-                                            const Bytes& cache) {
-    auto native = reference::Deserialize(manager, cache, module_, env_);
+  template <class Api>
+  std::unique_ptr<typename Api::NativeModule> Deserialize(
+      const Api& api, typename Api::CodeManager& manager, const Bytes& cache) {
+    auto native = api.Deserialize(manager, cache, module_, env_);
     EXPECT_TRUE(native.ok()) << native.status();
     return native.ok() ? *std::move(native) : nullptr;
   }
@@ -596,411 +612,428 @@ class ExecutableCodeTest : public ::testing::Test {
 // --- Tests -------------------------------------------------------------------
 
 TEST_F(ExecutableCodeTest, PublishedCodeRuns) {
-  CodeManager manager;
-  std::unique_ptr<NativeModule> native = NewModule(manager);
-  ASSERT_NE(native, nullptr);
-  // Before anything is published every slot leads to the lazy stub.
-  for (uint32_t d = 0; d < kNumDeclared; ++d) {
-    EXPECT_EQ(Call(*native, d, 1, 2), FunctionIndex(d));
-  }
-  const std::vector<WasmCode*> published =
-      AddAndPublishTurbofan(*native, Compiled());
-  ASSERT_EQ(published.size(), Compiled().size());
-  for (WasmCode* code : published) ASSERT_NE(code, nullptr);
+  WithSelectedApi([&]<class Api>(const Api&) {
+    typename Api::CodeManager manager;
+    auto native = NewModule(manager);
+    ASSERT_NE(native, nullptr);
+    // Before anything is published every slot leads to the lazy stub.
+    for (uint32_t d = 0; d < kNumDeclared; ++d) {
+      EXPECT_EQ(Call(*native, d, 1, 2), FunctionIndex(d));
+    }
+    const auto published = AddAndPublishTurbofan(*native, Compiled());
+    ASSERT_EQ(published.size(), Compiled().size());
+    for (const auto* code : published) ASSERT_NE(code, nullptr);
 
-  const int builtins_before = builtin_calls.load();
-  const int externals_before = external_calls.load();
-  ExpectResults(*native, OnlyNeverCompiledIsLazy());
-  EXPECT_EQ(builtin_calls.load() - builtins_before,
-            static_cast<int>(Arguments(kStubCall).size()));
-  EXPECT_EQ(external_calls.load() - externals_before,
-            static_cast<int>(Arguments(kExternalCall).size()));
+    const int builtins_before = builtin_calls.load();
+    const int externals_before = external_calls.load();
+    ExpectResults(*native, OnlyNeverCompiledIsLazy());
+    EXPECT_EQ(builtin_calls.load() - builtins_before,
+              static_cast<int>(Arguments(kStubCall).size()));
+    EXPECT_EQ(external_calls.load() - externals_before,
+              static_cast<int>(Arguments(kExternalCall).size()));
+  });
 }
 
 // The relocated sites hold what the environment and the tables say.
 TEST_F(ExecutableCodeTest, SitesHoldRealAddresses) {
-  CodeManager manager;
-  std::unique_ptr<NativeModule> native = NewModule(manager);
-  ASSERT_NE(native, nullptr);
-  AddAndPublishTurbofan(*native, Compiled());
-  WasmCodeRefScope scope;
-  // Little-endian field of `size` bytes at `pc`.
-  auto field = [](absl::Span<const uint8_t> code, uint32_t pc, int size) {
-    uint64_t value = 0;
-    for (int i = 0; i < size; ++i) value |= uint64_t{code[pc + i]} << (8 * i);
-    return value;
-  };
-  for (uint32_t d : Compiled()) {
-    const WasmCode* code = native->GetCode(d);
-    ASSERT_NE(code, nullptr);
-    EXPECT_EQ(code->index(), FunctionIndex(d));
-    const absl::Span<const uint8_t> live = code->instructions();
-    const absl::Span<const uint8_t> tagged = turbofan_[d].instructions;
-    const uint64_t start = code->instruction_start();
-    const auto tables =
-        native->FindJumpTablesForRegion(start, code->instructions_size());
-    ASSERT_TRUE(tables.is_valid());
-    for (const reference::RelocEntry& entry : turbofan_[d].relocs) {
-      SCOPED_TRACE(::testing::Message()
-                   << "function " << d << " pc " << entry.pc);
-      const uint64_t rel32_target =
-          start + entry.pc + 4 +
-          static_cast<int64_t>(static_cast<int32_t>(field(live, entry.pc, 4)));
-      switch (entry.mode) {
-        case RelocMode::kWasmCall:
-          EXPECT_EQ(
-              rel32_target,
-              native->GetNearCallTargetForFunction(
-                  static_cast<uint32_t>(field(tagged, entry.pc, 4)) - kImported,
-                  tables));
-          break;
-        case RelocMode::kWasmStubCall:
-          EXPECT_EQ(
-              rel32_target,
-              native->GetJumpTableEntryForBuiltin(
-                  testing::x64::FarSlotOfBuiltin(env_, kStubBuiltin), tables));
-          break;
-        case RelocMode::kExternalReference:
-          EXPECT_EQ(field(live, entry.pc, 8),
-                    testing::x64::AddressOf(&ExternalFunction));
-          break;
-        case RelocMode::kInternalReference:
-          EXPECT_EQ(field(live, entry.pc, 8),
-                    start + field(tagged, entry.pc, 8));
-          break;
-        case RelocMode::kWasmCanonicalSigId:
-          EXPECT_EQ(field(live, entry.pc, 4),
-                    kCanonicalIds[field(tagged, entry.pc, 4)]);
-          break;
-        default:
-          ADD_FAILURE() << "unexpected mode";
+  WithSelectedApi([&]<class Api>(const Api&) {
+    typename Api::CodeManager manager;
+    auto native = NewModule(manager);
+    ASSERT_NE(native, nullptr);
+    AddAndPublishTurbofan(*native, Compiled());
+    typename Api::WasmCodeRefScope scope;
+    // Little-endian field of `size` bytes at `pc`.
+    auto field = [](absl::Span<const uint8_t> code, uint32_t pc, int size) {
+      uint64_t value = 0;
+      for (int i = 0; i < size; ++i) {
+        value |= uint64_t{code[pc + i]} << (8 * i);
+      }
+      return value;
+    };
+    for (uint32_t d : Compiled()) {
+      const auto* code = native->GetCode(d);
+      ASSERT_NE(code, nullptr);
+      EXPECT_EQ(code->index(), FunctionIndex(d));
+      const absl::Span<const uint8_t> live = code->instructions();
+      const absl::Span<const uint8_t> tagged = turbofan_[d].instructions;
+      const uint64_t start = code->instruction_start();
+      const auto tables =
+          native->FindJumpTablesForRegion(start, code->instructions_size());
+      ASSERT_TRUE(Api::IsValid(tables));
+      for (const reference::RelocEntry& entry : turbofan_[d].relocs) {
+        SCOPED_TRACE(::testing::Message()
+                     << "function " << d << " pc " << entry.pc);
+        const uint64_t rel32_target = start + entry.pc + 4 +
+                                      static_cast<int64_t>(static_cast<int32_t>(
+                                          field(live, entry.pc, 4)));
+        switch (entry.mode) {
+          case RelocMode::kWasmCall:
+            EXPECT_EQ(rel32_target, Api::NearSlot(*native, tables,
+                                                  static_cast<uint32_t>(field(
+                                                      tagged, entry.pc, 4)) -
+                                                      kImported));
+            break;
+          case RelocMode::kWasmStubCall:
+            EXPECT_EQ(rel32_target, Api::FarSlot(*native, tables,
+                                                 testing::x64::FarSlotOfBuiltin(
+                                                     env_, kStubBuiltin)));
+            break;
+          case RelocMode::kExternalReference:
+            EXPECT_EQ(field(live, entry.pc, 8),
+                      testing::x64::AddressOf(&ExternalFunction));
+            break;
+          case RelocMode::kInternalReference:
+            EXPECT_EQ(field(live, entry.pc, 8),
+                      start + field(tagged, entry.pc, 8));
+            break;
+          case RelocMode::kWasmCanonicalSigId:
+            EXPECT_EQ(field(live, entry.pc, 4),
+                      kCanonicalIds[field(tagged, entry.pc, 4)]);
+            break;
+          default:
+            ADD_FAILURE() << "unexpected mode";
+        }
       }
     }
-  }
-  // The far slots of the called builtin and of WasmCompileLazy jump to the
-  // host functions.
-  const reference::CodeSpaceEntry* first = native->code_spaces().front();
-  const auto far_target = [&](uint32_t builtin) {
-    const uint64_t offset = first->layout.FarSlotOffset(
-        native->traits(), testing::x64::FarSlotOfBuiltin(env_, builtin));
-    return reference::ReadFarJumpSlotTarget(Arch::kX64, first->tables + offset);
-  };
-  EXPECT_EQ(*far_target(kStubBuiltin), testing::x64::AddressOf(&TierUpBuiltin));
-  EXPECT_EQ(testing::x64::FarSlotOfBuiltin(env_, v8_13_6::kWasmCompileLazy),
-            17u);
-  EXPECT_EQ(*far_target(v8_13_6::kWasmCompileLazy), lazy_stub_.address());
+    // The far slots of the called builtin and of WasmCompileLazy jump to
+    // the host functions (the slots decoded with the reference's reader).
+    const auto first = Api::FirstSpaceTables(*native);
+    const auto far_target = [&](uint32_t builtin) {
+      const uint64_t slot = Api::FarSlot(
+          *native, first, testing::x64::FarSlotOfBuiltin(env_, builtin));
+      return reference::ReadFarJumpSlotTarget(
+          Arch::kX64, reinterpret_cast<const uint8_t*>(slot));
+    };
+    EXPECT_EQ(*far_target(kStubBuiltin),
+              testing::x64::AddressOf(&TierUpBuiltin));
+    EXPECT_EQ(testing::x64::FarSlotOfBuiltin(env_, v8_13_6::kWasmCompileLazy),
+              17u);
+    EXPECT_EQ(*far_target(v8_13_6::kWasmCompileLazy), lazy_stub_.address());
+  });
 }
 
 TEST_F(ExecutableCodeTest, DeserializedCodeRunsAtOtherAddresses) {
-  Bytes cache;
-  CodeManager manager_a;
-  std::unique_ptr<NativeModule> a = NewModule(manager_a);
-  ASSERT_NE(a, nullptr);
-  AddAndPublishTurbofan(*a, Compiled());
-  ExpectResults(*a, OnlyNeverCompiledIsLazy());
-  cache = Serialize(*a);
-  ASSERT_FALSE(cache.empty());
-
-  CodeManager manager_b;
-  std::unique_ptr<NativeModule> b = Deserialize(manager_b, cache);
-  ASSERT_NE(b, nullptr);
-  {
-    WasmCodeRefScope scope;
-    for (uint32_t d : Compiled()) {
-      const WasmCode* code_a = a->GetCode(d);
-      const WasmCode* code_b = b->GetCode(d);
-      ASSERT_NE(code_a, nullptr);
-      ASSERT_NE(code_b, nullptr);
-      EXPECT_NE(code_a->instruction_start(), code_b->instruction_start());
-      EXPECT_EQ(manager_b.LookupCode(code_b->instruction_start()), code_b);
-      EXPECT_EQ(manager_a.LookupCode(code_b->instruction_start()), nullptr);
-    }
-    EXPECT_FALSE(b->HasCode(kNeverCompiled));
-    // Internal references are absolute: they differ between the copies.
-    const WasmCode* table_a = a->GetCode(kBrTable);
-    const WasmCode* table_b = b->GetCode(kBrTable);
-    EXPECT_NE(
-        Bytes(table_a->instructions().begin(), table_a->instructions().end()),
-        Bytes(table_b->instructions().begin(), table_b->instructions().end()));
-  }
-  ExpectResults(*b, OnlyNeverCompiledIsLazy());
-  // The copy does not depend on the original.
-  a.reset();
-  ExpectResults(*b, OnlyNeverCompiledIsLazy());
-  // Serializing the copy gives the same bytes (already canonical: the
-  // merged signature's site names type 0).
-  EXPECT_EQ(Serialize(*b), cache);
-}
-
-// The fast implementation loads the same cache into code that runs, at its
-// own addresses, and serializes it back to the same bytes.
-TEST_F(ExecutableCodeTest, FastDeserializedCodeRuns) {
-  Bytes cache;
-  {
-    CodeManager manager;
-    std::unique_ptr<NativeModule> a = NewModule(manager);
+  WithSelectedApi([&]<class Api>(const Api& api) {
+    Bytes cache;
+    typename Api::CodeManager manager_a;
+    auto a = NewModule(manager_a);
     ASSERT_NE(a, nullptr);
     AddAndPublishTurbofan(*a, Compiled());
-    cache = Serialize(*a);
+    ExpectResults(*a, OnlyNeverCompiledIsLazy());
+    cache = Serialize(api, *a);
+    ASSERT_FALSE(cache.empty());
+
+    typename Api::CodeManager manager_b;
+    auto b = Deserialize(api, manager_b, cache);
+    ASSERT_NE(b, nullptr);
+    {
+      typename Api::WasmCodeRefScope scope;
+      for (uint32_t d : Compiled()) {
+        const auto* code_a = a->GetCode(d);
+        const auto* code_b = b->GetCode(d);
+        ASSERT_NE(code_a, nullptr);
+        ASSERT_NE(code_b, nullptr);
+        EXPECT_NE(code_a->instruction_start(), code_b->instruction_start());
+        EXPECT_EQ(manager_b.LookupCode(code_b->instruction_start()), code_b);
+        EXPECT_EQ(manager_a.LookupCode(code_b->instruction_start()), nullptr);
+      }
+      EXPECT_FALSE(b->HasCode(kNeverCompiled));
+      // Internal references are absolute: they differ between the copies.
+      const auto* table_a = a->GetCode(kBrTable);
+      const auto* table_b = b->GetCode(kBrTable);
+      EXPECT_NE(
+          Bytes(table_a->instructions().begin(), table_a->instructions().end()),
+          Bytes(table_b->instructions().begin(),
+                table_b->instructions().end()));
+    }
+    ExpectResults(*b, OnlyNeverCompiledIsLazy());
+    // The copy does not depend on the original.
+    a.reset();
+    ExpectResults(*b, OnlyNeverCompiledIsLazy());
+    // Serializing the copy gives the same bytes (already canonical: the
+    // merged signature's site names type 0).
+    EXPECT_EQ(Serialize(api, *b), cache);
+  });
+}
+
+// A cache the reference wrote loads, in every way the implementation loads
+// (the fast one: on one thread and on all), into code that runs at its own
+// addresses, and serializes back to the same bytes.
+TEST_F(ExecutableCodeTest, ReferenceCacheLoadsIntoCodeThatRuns) {
+  Bytes cache;
+  {
+    ReferenceApi::CodeManager manager;
+    auto a = NewModule(manager);
+    ASSERT_NE(a, nullptr);
+    AddAndPublishTurbofan(*a, Compiled());
+    cache = Serialize(ReferenceApi{}, *a);
   }
   ASSERT_FALSE(cache.empty());
-  for (int threads : {1, 0}) {
-    fast::CodeManager manager;
-    auto b = fast::Deserialize(manager, cache, module_, env_,
-                               {.max_threads = threads});
-    ASSERT_TRUE(b.ok()) << b.status();
-    const fast::NativeModule& native = **b;
-    const std::vector<bool> lazy = OnlyNeverCompiledIsLazy();
-    const int builtins_before = builtin_calls.load();
-    for (uint32_t d = 0; d < kNumDeclared; ++d) {
-      const uint64_t entry = native.near_slot(native.code_spaces()[0], d);
-      for (const auto& [x, y] : Arguments(d)) {
-        const int64_t expected = lazy[d] ? FunctionIndex(d) : Expected(d, x, y);
-        EXPECT_EQ(CallGenerated(entry, x, y), expected)
-            << "function " << d << " (" << x << ", " << y << ")";
+  WithSelectedApi([&]<class Api>(const Api& api) {
+    for (const Api& load : api.LoadVariants()) {
+      typename Api::CodeManager manager;
+      auto b = load.Deserialize(manager, cache, module_, env_);
+      ASSERT_TRUE(b.ok()) << b.status();
+      const auto& native = **b;
+      const int builtins_before = builtin_calls.load();
+      ExpectResults(native, OnlyNeverCompiledIsLazy());
+      for (uint32_t d = 0; d < kNumDeclared; ++d) {
+        if (const auto* code = native.GetCode(d)) {
+          EXPECT_EQ(manager.LookupCode(code->instruction_start()), code);
+        }
       }
-      if (const fast::WasmCode* code = native.GetCode(d)) {
-        EXPECT_EQ(manager.LookupCode(code->instruction_start()), code);
-      }
+      EXPECT_GT(builtin_calls.load(), builtins_before);
+      auto again = load.Serialize(native);
+      ASSERT_TRUE(again.ok()) << again.status();
+      EXPECT_EQ(*again, cache);
     }
-    EXPECT_GT(builtin_calls.load(), builtins_before);
-    auto again = fast::Serializer(native).Serialize();
-    ASSERT_TRUE(again.ok()) << again.status();
-    EXPECT_TRUE(std::equal(again->begin(), again->end(), cache.begin(),
-                           cache.end()));
-  }
+  });
 }
 
 TEST_F(ExecutableCodeTest, RemovedFunctionsReachTheLazyStub) {
-  CodeManager manager;
-  std::unique_ptr<NativeModule> native = NewModule(manager);
-  ASSERT_NE(native, nullptr);
-  AddAndPublishTurbofan(*native, Compiled());
-  const reference::CodeManagerMetrics before = manager.Metrics();
-  EXPECT_EQ(native->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode),
-            Compiled().size());
-  uint64_t removed_size = 0;
-  for (uint32_t d : Compiled()) removed_size += CodeSize(d);
-  const reference::CodeManagerMetrics after = manager.Metrics();
-  EXPECT_EQ(after.freed_code_size - before.freed_code_size, removed_size);
-  EXPECT_EQ(after.generated_code_size, 0u);
-  EXPECT_EQ(native->num_owned_code(), 0u);
-  for (uint32_t d = 0; d < kNumDeclared; ++d) {
-    EXPECT_FALSE(native->HasCode(d));
-    EXPECT_EQ(Call(*native, d, 5, 6), FunctionIndex(d));
-  }
-  // Nothing left to serialize.
-  EXPECT_EQ(reference::Serializer(*native).Serialize().status().code(),
-            absl::StatusCode::kFailedPrecondition);
-  // The caller of a lazy function reaches the stub through its own call.
-  AddAndPublishTurbofan(*native, {kCallsNeverCompiled, kAdd});
-  EXPECT_EQ(Call(*native, kCallsNeverCompiled, 0, 0),
-            FunctionIndex(kNeverCompiled) + 1000);
-  EXPECT_EQ(Call(*native, kAdd, 40, 2), 42);
-  EXPECT_EQ(Call(*native, kFib, 10, 0), FunctionIndex(kFib));
+  WithSelectedApi([&]<class Api>(const Api& api) {
+    typename Api::CodeManager manager;
+    auto native = NewModule(manager);
+    ASSERT_NE(native, nullptr);
+    AddAndPublishTurbofan(*native, Compiled());
+    const auto before = manager.Metrics();
+    EXPECT_EQ(
+        native->RemoveCompiledCode(Api::RemoveFilter::kRemoveTurbofanCode),
+        Compiled().size());
+    uint64_t removed_size = 0;
+    for (uint32_t d : Compiled()) removed_size += CodeSize(d);
+    const auto after = manager.Metrics();
+    EXPECT_EQ(after.freed_code_size - before.freed_code_size, removed_size);
+    EXPECT_EQ(after.generated_code_size, 0u);
+    EXPECT_EQ(native->num_owned_code(), 0u);
+    for (uint32_t d = 0; d < kNumDeclared; ++d) {
+      EXPECT_FALSE(native->HasCode(d));
+      EXPECT_EQ(Call(*native, d, 5, 6), FunctionIndex(d));
+    }
+    // Nothing left to serialize.
+    EXPECT_EQ(api.Serialize(*native).status().code(),
+              absl::StatusCode::kFailedPrecondition);
+    // The caller of a lazy function reaches the stub through its own call.
+    AddAndPublishTurbofan(*native, {kCallsNeverCompiled, kAdd});
+    EXPECT_EQ(Call(*native, kCallsNeverCompiled, 0, 0),
+              FunctionIndex(kNeverCompiled) + 1000);
+    EXPECT_EQ(Call(*native, kAdd, 40, 2), 42);
+    EXPECT_EQ(Call(*native, kFib, 10, 0), FunctionIndex(kFib));
+  });
 }
 
 TEST_F(ExecutableCodeTest, RemoveAndReAddCyclesAcrossTiers) {
-  CodeManager manager;
-  std::unique_ptr<NativeModule> native = NewModule(manager);
-  ASSERT_NE(native, nullptr);
-  for (int cycle = 0; cycle < 4; ++cycle) {
-    SCOPED_TRACE(::testing::Message() << "cycle " << cycle);
-    // A first batch: the callees only; their callers stay lazy.
-    AddAndPublishTurbofan(*native, {kAdd, kFib});
-    std::vector<bool> lazy(kNumDeclared, true);
-    lazy[kAdd] = lazy[kFib] = false;
-    ExpectResults(*native, lazy);
-    // Then the rest.
+  WithSelectedApi([&]<class Api>(const Api& api) {
+    constexpr auto kTurbofan = Api::RemoveFilter::kRemoveTurbofanCode;
+    typename Api::CodeManager manager;
+    auto native = NewModule(manager);
+    ASSERT_NE(native, nullptr);
+    for (int cycle = 0; cycle < 4; ++cycle) {
+      SCOPED_TRACE(::testing::Message() << "cycle " << cycle);
+      // A first batch: the callees only; their callers stay lazy.
+      AddAndPublishTurbofan(*native, {kAdd, kFib});
+      std::vector<bool> lazy(kNumDeclared, true);
+      lazy[kAdd] = lazy[kFib] = false;
+      ExpectResults(*native, lazy);
+      // Then the rest.
+      AddAndPublishTurbofan(
+          *native, {kCombine, kStubCall, kExternalCall, kBrTable, kSigCheck,
+                    kSigCheckMerged, kCallsNeverCompiled});
+      ExpectResults(*native, OnlyNeverCompiledIsLazy());
+      EXPECT_EQ(native->RemoveCompiledCode(kTurbofan), Compiled().size());
+      ExpectResults(*native, std::vector<bool>(kNumDeclared, true));
+    }
+
+    // Liftoff first, TurboFan replaces it, a later Liftoff is dropped.
+    const uint64_t freed_before = manager.Metrics().freed_code_size;
+    auto installed = AddAndPublish(*native, {&liftoff_add_, &liftoff_fib_});
+    ASSERT_EQ(installed.size(), 2u);
+    ASSERT_NE(installed[0], nullptr);
+    EXPECT_TRUE(installed[0]->is_liftoff());
+    EXPECT_EQ(Call(*native, kAdd, 20, 22), 42);
+    EXPECT_EQ(Call(*native, kFib, 12, 0), Fib(12));
+    installed = AddAndPublish(*native, {&turbofan_[kAdd]});
+    ASSERT_EQ(installed.size(), 1u);
+    ASSERT_NE(installed[0], nullptr);
+    EXPECT_TRUE(installed[0]->is_turbofan());
+    EXPECT_EQ(manager.Metrics().freed_code_size - freed_before,
+              liftoff_add_.instructions.size())
+        << "replaced Liftoff code is freed";
+    installed = AddAndPublish(*native, {&liftoff_add_});
+    ASSERT_EQ(installed.size(), 1u);
+    EXPECT_EQ(installed[0], nullptr) << "lower tier is not installed";
+    EXPECT_EQ(manager.Metrics().freed_code_size - freed_before,
+              2 * liftoff_add_.instructions.size())
+        << "dropped code is freed";
+    {
+      typename Api::WasmCodeRefScope scope;
+      ASSERT_NE(native->GetCode(kAdd), nullptr);
+      EXPECT_TRUE(native->GetCode(kAdd)->is_turbofan());
+      ASSERT_NE(native->GetCode(kFib), nullptr);
+      EXPECT_TRUE(native->GetCode(kFib)->is_liftoff());
+    }
+    EXPECT_EQ(Call(*native, kAdd, 20, 22), 42);
+    // Removing Liftoff code leaves the TurboFan code.
+    EXPECT_EQ(native->RemoveCompiledCode(Api::RemoveFilter::kRemoveLiftoffCode),
+              1u);
+    EXPECT_FALSE(native->HasCode(kFib));
+    EXPECT_TRUE(native->HasCode(kAdd));
+    EXPECT_EQ(Call(*native, kFib, 12, 0), FunctionIndex(kFib));
+
+    // All TurboFan again: the round trip into a fresh manager still runs.
     AddAndPublishTurbofan(
-        *native, {kCombine, kStubCall, kExternalCall, kBrTable, kSigCheck,
+        *native, {kFib, kCombine, kStubCall, kExternalCall, kBrTable, kSigCheck,
                   kSigCheckMerged, kCallsNeverCompiled});
     ExpectResults(*native, OnlyNeverCompiledIsLazy());
-    EXPECT_EQ(native->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode),
-              Compiled().size());
-    ExpectResults(*native, std::vector<bool>(kNumDeclared, true));
-  }
-
-  // Liftoff first, TurboFan replaces it, a later Liftoff is dropped.
-  const uint64_t freed_before = manager.Metrics().freed_code_size;
-  std::vector<WasmCode*> installed =
-      AddAndPublish(*native, {&liftoff_add_, &liftoff_fib_});
-  ASSERT_EQ(installed.size(), 2u);
-  ASSERT_NE(installed[0], nullptr);
-  EXPECT_TRUE(installed[0]->is_liftoff());
-  EXPECT_EQ(Call(*native, kAdd, 20, 22), 42);
-  EXPECT_EQ(Call(*native, kFib, 12, 0), Fib(12));
-  installed = AddAndPublish(*native, {&turbofan_[kAdd]});
-  ASSERT_EQ(installed.size(), 1u);
-  ASSERT_NE(installed[0], nullptr);
-  EXPECT_TRUE(installed[0]->is_turbofan());
-  EXPECT_EQ(manager.Metrics().freed_code_size - freed_before,
-            liftoff_add_.instructions.size())
-      << "replaced Liftoff code is freed";
-  installed = AddAndPublish(*native, {&liftoff_add_});
-  ASSERT_EQ(installed.size(), 1u);
-  EXPECT_EQ(installed[0], nullptr) << "lower tier is not installed";
-  EXPECT_EQ(manager.Metrics().freed_code_size - freed_before,
-            2 * liftoff_add_.instructions.size())
-      << "dropped code is freed";
-  {
-    WasmCodeRefScope scope;
-    ASSERT_NE(native->GetCode(kAdd), nullptr);
-    EXPECT_TRUE(native->GetCode(kAdd)->is_turbofan());
-    ASSERT_NE(native->GetCode(kFib), nullptr);
-    EXPECT_TRUE(native->GetCode(kFib)->is_liftoff());
-  }
-  EXPECT_EQ(Call(*native, kAdd, 20, 22), 42);
-  // Removing Liftoff code leaves the TurboFan code.
-  EXPECT_EQ(native->RemoveCompiledCode(RemoveFilter::kRemoveLiftoffCode), 1u);
-  EXPECT_FALSE(native->HasCode(kFib));
-  EXPECT_TRUE(native->HasCode(kAdd));
-  EXPECT_EQ(Call(*native, kFib, 12, 0), FunctionIndex(kFib));
-
-  // All TurboFan again: the round trip into a fresh manager still runs.
-  AddAndPublishTurbofan(
-      *native, {kFib, kCombine, kStubCall, kExternalCall, kBrTable, kSigCheck,
-                kSigCheckMerged, kCallsNeverCompiled});
-  ExpectResults(*native, OnlyNeverCompiledIsLazy());
-  const Bytes cache = Serialize(*native);
-  ASSERT_FALSE(cache.empty());
-  native.reset();
-  CodeManager fresh;
-  std::unique_ptr<NativeModule> copy = Deserialize(fresh, cache);
-  ASSERT_NE(copy, nullptr);
-  ExpectResults(*copy, OnlyNeverCompiledIsLazy());
-  // And the copy goes through the same cycles.
-  EXPECT_EQ(copy->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode),
-            Compiled().size());
-  ExpectResults(*copy, std::vector<bool>(kNumDeclared, true));
-  AddAndPublishTurbofan(*copy, Compiled());
-  ExpectResults(*copy, OnlyNeverCompiledIsLazy());
+    const Bytes cache = Serialize(api, *native);
+    ASSERT_FALSE(cache.empty());
+    native.reset();
+    typename Api::CodeManager fresh;
+    auto copy = Deserialize(api, fresh, cache);
+    ASSERT_NE(copy, nullptr);
+    ExpectResults(*copy, OnlyNeverCompiledIsLazy());
+    // And the copy goes through the same cycles.
+    EXPECT_EQ(copy->RemoveCompiledCode(kTurbofan), Compiled().size());
+    ExpectResults(*copy, std::vector<bool>(kNumDeclared, true));
+    AddAndPublishTurbofan(*copy, Compiled());
+    ExpectResults(*copy, OnlyNeverCompiledIsLazy());
+  });
 }
 
 // A module that holds Liftoff code serializes it the way V8 does: as a
 // lazy (never run) or eager (run) function, not as a TurboFan record.
 TEST_F(ExecutableCodeTest, LiftoffCodeIsNotSerializedAsTurbofan) {
-  CodeManager manager;
-  std::unique_ptr<NativeModule> native = NewModule(manager);
-  ASSERT_NE(native, nullptr);
-  std::vector<uint32_t> turbofan = Compiled();
-  std::erase(turbofan, kFib);
-  AddAndPublishTurbofan(*native, turbofan);
-  AddAndPublish(*native, {&liftoff_fib_});
-  ExpectResults(*native, OnlyNeverCompiledIsLazy());
-  const Bytes cache = Serialize(*native);
-  ASSERT_FALSE(cache.empty());
-  CodeManager fresh;
-  std::unique_ptr<NativeModule> copy = Deserialize(fresh, cache);
-  ASSERT_NE(copy, nullptr);
-  EXPECT_FALSE(copy->HasCode(kFib));
-  // fib is lazy in the copy; combine, which calls it, gets its index.
-  for (uint32_t d = 0; d < kNumDeclared; ++d) {
-    for (const auto& [a, b] : Arguments(d)) {
-      int64_t expected = Expected(d, a, b);
-      if (d == kFib) expected = FunctionIndex(kFib);
-      if (d == kCombine) expected = (a + b) * 2 + FunctionIndex(kFib);
-      EXPECT_EQ(Call(*copy, d, a, b), expected) << "function " << d;
+  WithSelectedApi([&]<class Api>(const Api& api) {
+    typename Api::CodeManager manager;
+    auto native = NewModule(manager);
+    ASSERT_NE(native, nullptr);
+    std::vector<uint32_t> turbofan = Compiled();
+    std::erase(turbofan, kFib);
+    AddAndPublishTurbofan(*native, turbofan);
+    AddAndPublish(*native, {&liftoff_fib_});
+    ExpectResults(*native, OnlyNeverCompiledIsLazy());
+    const Bytes cache = Serialize(api, *native);
+    ASSERT_FALSE(cache.empty());
+    typename Api::CodeManager fresh;
+    auto copy = Deserialize(api, fresh, cache);
+    ASSERT_NE(copy, nullptr);
+    EXPECT_FALSE(copy->HasCode(kFib));
+    // fib is lazy in the copy; combine, which calls it, gets its index.
+    for (uint32_t d = 0; d < kNumDeclared; ++d) {
+      for (const auto& [a, b] : Arguments(d)) {
+        int64_t expected = Expected(d, a, b);
+        if (d == kFib) expected = FunctionIndex(kFib);
+        if (d == kCombine) expected = (a + b) * 2 + FunctionIndex(kFib);
+        EXPECT_EQ(Call(*copy, d, a, b), expected) << "function " << d;
+      }
     }
-  }
+  });
 }
 
 // Code removed while a WasmCodeRefScope holds it stays in place and runs
 // until the scope closes; then it is freed, once. Here another thread,
 // with no scope of its own, removes the code.
 TEST_F(ExecutableCodeTest, RefScopeKeepsRemovedCodeRunnable) {
-  CodeManager manager;
-  std::unique_ptr<NativeModule> native = NewModule(manager);
-  ASSERT_NE(native, nullptr);
-  AddAndPublishTurbofan(*native, Compiled());
-  const uint64_t freed_before = manager.Metrics().freed_code_size;
-  uint64_t others = 0;
-  for (uint32_t d : Compiled()) others += d == kBrTable ? 0 : CodeSize(d);
-  uint64_t start = 0;
-  {
-    WasmCodeRefScope scope;
-    const WasmCode* held = native->GetCode(kBrTable);
-    ASSERT_NE(held, nullptr);
-    start = held->instruction_start();
-    const Bytes bytes(held->instructions().begin(), held->instructions().end());
-    size_t removed = 0;
-    std::thread([&] {
-      removed = native->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode);
-    }).join();
-    EXPECT_EQ(removed, Compiled().size());
-    EXPECT_EQ(manager.Metrics().freed_code_size - freed_before, others)
-        << "code nobody holds is freed at once";
-    // The slot leads to the lazy stub; the held code is intact and runs.
-    EXPECT_EQ(Call(*native, kBrTable, 1, 7), FunctionIndex(kBrTable));
-    EXPECT_EQ(Bytes(held->instructions().begin(), held->instructions().end()),
-              bytes);
-    EXPECT_EQ(manager.LookupCode(start + 3), held);
-    EXPECT_EQ(native->Lookup(start), held);
-    for (const auto& [a, b] : Arguments(kBrTable)) {
-      NativeModule::ExecutionScope execution(*native);
-      EXPECT_EQ(CallGenerated(start, a, b), Expected(kBrTable, a, b));
-    }
-    // New code does not take the held code's place.
-    AddAndPublishTurbofan(*native, {kAdd, kFib, kCombine});
+  WithSelectedApi([&]<class Api>(const Api&) {
+    using ExecutionScope = typename Api::NativeModule::ExecutionScope;
+    typename Api::CodeManager manager;
+    auto native = NewModule(manager);
+    ASSERT_NE(native, nullptr);
+    AddAndPublishTurbofan(*native, Compiled());
+    const uint64_t freed_before = manager.Metrics().freed_code_size;
+    uint64_t others = 0;
+    for (uint32_t d : Compiled()) others += d == kBrTable ? 0 : CodeSize(d);
+    uint64_t start = 0;
     {
-      WasmCodeRefScope inner;
-      for (uint32_t d : {kAdd, kFib, kCombine}) {
-        const WasmCode* code = native->GetCode(d);
-        EXPECT_FALSE(held->contains(code->instruction_start()));
-        EXPECT_FALSE(code->contains(start));
+      typename Api::WasmCodeRefScope scope;
+      const auto* held = native->GetCode(kBrTable);
+      ASSERT_NE(held, nullptr);
+      start = held->instruction_start();
+      const Bytes bytes(held->instructions().begin(),
+                        held->instructions().end());
+      size_t removed = 0;
+      std::thread([&] {
+        removed =
+            native->RemoveCompiledCode(Api::RemoveFilter::kRemoveTurbofanCode);
+      }).join();
+      EXPECT_EQ(removed, Compiled().size());
+      EXPECT_EQ(manager.Metrics().freed_code_size - freed_before, others)
+          << "code nobody holds is freed at once";
+      // The slot leads to the lazy stub; the held code is intact and runs.
+      EXPECT_EQ(Call(*native, kBrTable, 1, 7), FunctionIndex(kBrTable));
+      EXPECT_EQ(Bytes(held->instructions().begin(), held->instructions().end()),
+                bytes);
+      EXPECT_EQ(manager.LookupCode(start + 3), held);
+      EXPECT_EQ(native->Lookup(start), held);
+      for (const auto& [a, b] : Arguments(kBrTable)) {
+        ExecutionScope execution(*native);
+        EXPECT_EQ(CallGenerated(start, a, b), Expected(kBrTable, a, b));
       }
+      // New code does not take the held code's place.
+      AddAndPublishTurbofan(*native, {kAdd, kFib, kCombine});
+      {
+        typename Api::WasmCodeRefScope inner;
+        for (uint32_t d : {kAdd, kFib, kCombine}) {
+          const auto* code = native->GetCode(d);
+          EXPECT_FALSE(held->contains(code->instruction_start()));
+          EXPECT_FALSE(code->contains(start));
+        }
+      }
+      for (const auto& [a, b] : Arguments(kBrTable)) {
+        ExecutionScope execution(*native);
+        EXPECT_EQ(CallGenerated(start, a, b), Expected(kBrTable, a, b));
+      }
+      EXPECT_EQ(manager.Metrics().freed_code_size - freed_before, others);
     }
-    for (const auto& [a, b] : Arguments(kBrTable)) {
-      NativeModule::ExecutionScope execution(*native);
-      EXPECT_EQ(CallGenerated(start, a, b), Expected(kBrTable, a, b));
-    }
-    EXPECT_EQ(manager.Metrics().freed_code_size - freed_before, others);
-  }
-  EXPECT_EQ(manager.Metrics().freed_code_size - freed_before,
-            others + CodeSize(kBrTable));
-  EXPECT_EQ(native->Lookup(start), nullptr);
-  EXPECT_EQ(manager.LookupCode(start + 3), nullptr);
-  ExpectResults(*native, [] {
-    std::vector<bool> lazy(kNumDeclared, true);
-    lazy[kAdd] = lazy[kFib] = lazy[kCombine] = false;
-    return lazy;
-  }());
+    EXPECT_EQ(manager.Metrics().freed_code_size - freed_before,
+              others + CodeSize(kBrTable));
+    EXPECT_EQ(native->Lookup(start), nullptr);
+    EXPECT_EQ(manager.LookupCode(start + 3), nullptr);
+    ExpectResults(*native, [] {
+      std::vector<bool> lazy(kNumDeclared, true);
+      lazy[kAdd] = lazy[kFib] = lazy[kCombine] = false;
+      return lazy;
+    }());
+  });
 }
 
 // The thread that removes code keeps all of it while its own scope is
 // open (the table's references move into the scope), as V8 does.
 TEST_F(ExecutableCodeTest, RemoverScopeKeepsEveryRemovedCode) {
-  CodeManager manager;
-  std::unique_ptr<NativeModule> native = NewModule(manager);
-  ASSERT_NE(native, nullptr);
-  AddAndPublishTurbofan(*native, Compiled());
-  const uint64_t freed_before = manager.Metrics().freed_code_size;
-  uint64_t all = 0;
-  std::vector<uint64_t> starts(kNumDeclared, 0);
-  {
-    WasmCodeRefScope scope;
-    for (uint32_t d : Compiled()) {
-      all += CodeSize(d);
-      starts[d] = native->GetCode(d)->instruction_start();
+  WithSelectedApi([&]<class Api>(const Api&) {
+    uint64_t all = 0;
+    std::vector<uint64_t> starts(kNumDeclared, 0);
+    typename Api::CodeManager manager;
+    auto native = NewModule(manager);
+    ASSERT_NE(native, nullptr);
+    AddAndPublishTurbofan(*native, Compiled());
+    const uint64_t freed_before = manager.Metrics().freed_code_size;
+    {
+      typename Api::WasmCodeRefScope scope;
+      for (uint32_t d : Compiled()) {
+        all += CodeSize(d);
+        starts[d] = native->GetCode(d)->instruction_start();
+      }
     }
-  }
-  {
-    WasmCodeRefScope scope;
-    EXPECT_EQ(native->RemoveCompiledCode(RemoveFilter::kRemoveTurbofanCode),
-              Compiled().size());
-    EXPECT_EQ(manager.Metrics().freed_code_size, freed_before);
-    // Leaf functions run at their old addresses; slots lead to the stub.
-    NativeModule::ExecutionScope execution(*native);
-    EXPECT_EQ(CallGenerated(starts[kAdd], 40, 2), 42);
-    EXPECT_EQ(CallGenerated(starts[kBrTable], 2, 7), 2);
-    EXPECT_EQ(CallGenerated(starts[kSigCheck], kCanonicalIds[2], 0), 1);
-    EXPECT_EQ(CallGenerated(starts[kCombine], 1, 2),
-              FunctionIndex(kAdd) * 2 + FunctionIndex(kFib));
-  }
-  EXPECT_EQ(manager.Metrics().freed_code_size - freed_before, all);
-  for (uint32_t d : Compiled()) {
-    EXPECT_EQ(manager.LookupCode(starts[d]), nullptr);
-  }
+    {
+      typename Api::WasmCodeRefScope scope;
+      EXPECT_EQ(
+          native->RemoveCompiledCode(Api::RemoveFilter::kRemoveTurbofanCode),
+          Compiled().size());
+      EXPECT_EQ(manager.Metrics().freed_code_size, freed_before);
+      // Leaf functions run at their old addresses; slots lead to the stub.
+      typename Api::NativeModule::ExecutionScope execution(*native);
+      EXPECT_EQ(CallGenerated(starts[kAdd], 40, 2), 42);
+      EXPECT_EQ(CallGenerated(starts[kBrTable], 2, 7), 2);
+      EXPECT_EQ(CallGenerated(starts[kSigCheck], kCanonicalIds[2], 0), 1);
+      EXPECT_EQ(CallGenerated(starts[kCombine], 1, 2),
+                FunctionIndex(kAdd) * 2 + FunctionIndex(kFib));
+    }
+    EXPECT_EQ(manager.Metrics().freed_code_size - freed_before, all);
+    for (uint32_t d : Compiled()) {
+      EXPECT_EQ(manager.LookupCode(starts[d]), nullptr);
+    }
+  });
 }
 
 #else  // !defined(__x86_64__)
