@@ -357,6 +357,14 @@ absl::StatusOr<uint64_t> CodeManager::ReservationSize(Arch arch,
   return std::min(AlignUp(wanted, PageSize()), t.max_code_space_size);
 }
 
+uint64_t CodeManager::EstimateNativeModuleMetaDataSize(
+    const ModuleInfo& module) {
+  const uint64_t n = module.num_declared_functions;
+  return sizeof(NativeModule) +
+         n * (sizeof(WasmCode*) + sizeof(FunctionState) + sizeof(uint32_t)) +
+         module.num_types() * (sizeof(uint32_t) * 2 + 1);
+}
+
 bool CodeManager::Account(int64_t delta) {
   if (delta <= 0) {
     committed_.fetch_sub(static_cast<uint64_t>(-delta));

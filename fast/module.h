@@ -248,7 +248,10 @@ class NativeModule {
   WasmCode* Lookup(uint64_t pc) const;
 
   // The spaces. The span is invalidated when code added to the module
-  // needs a new space: do not hold it across AddCompiledCode.
+  // needs a new space: do not hold it across AddCompiledCode. The slot and
+  // space queries below read the spaces without the module's lock (the
+  // serializer calls them under its ReadLock): like the span, they must not
+  // race a batch that adds a space on another thread.
   absl::Span<const CodeSpaceInfo> code_spaces() const { return spaces_; }
   // Slot addresses in the tables of `space`.
   uint64_t near_slot(const CodeSpaceInfo& space, uint32_t declared) const;
@@ -422,6 +425,10 @@ class CodeManager {
                                                   uint32_t num_declared,
                                                   uint32_t num_builtins,
                                                   uint64_t total_reserved);
+
+  // Bytes of metadata a module of this shape needs (code table, function
+  // states and budgets, slot bookkeeping), without code.
+  static uint64_t EstimateNativeModuleMetaDataSize(const ModuleInfo& module);
 
   // An empty module (every function lazy) with its first code space, sized
   // for `code_size_estimate` bytes of code. A refused reservation is

@@ -12,11 +12,13 @@
 #              clang++, no sanitizers, no benchmarks). The tests are
 #              (re)built with `cmake --build` first either way.
 #
-# Exit status 0 only if every test binary passed inside the guest AND the key
-# path was active: the guest's /proc/cpuinfo shows pku and ospke, and
+# Every binary runs twice in the guest, against the reference and with
+# WASMCACHE_IMPL=fast. Exit status 0 only if every run passed inside the
+# guest AND the key path was active in both implementations: the guest's
+# /proc/cpuinfo shows pku and ospke, and
 # CodeManagerProtectionTest.KeyModeWriteWindowIsPerThread (skipped where keys
 # are missing) and ...KeySupportMatchesTheKernelAndKeysCanBeTurnedOff ran and
-# passed. 2: setup problem (missing tool, download, build); 3: timeout.
+# passed in both. 2: setup problem (missing tool, download, build); 3: timeout.
 #
 # Environment:
 #   PKEY_VM_TIMEOUT_MIN   minutes before qemu is killed (default 45)
@@ -124,7 +126,7 @@ fi
 # --- 3. The initramfs ---------------------------------------------------------
 WORK="$BUILD_DIR/pkey-vm"
 INITRAMFS="$WORK/initramfs.cpio.gz"
-SETTINGS="TESTS=${TESTS[*]} FILTER=$GTEST_FILTER SOURCE=$SOURCE_DIR"
+SETTINGS="TESTS=${TESTS[*]} IMPLS=reference,fast FILTER=$GTEST_FILTER SOURCE=$SOURCE_DIR"
 mkdir -p "$WORK"
 stale=0
 if [[ ! -f "$INITRAMFS" || "$(cat "$WORK/settings" 2>/dev/null)" != "$SETTINGS" ]]; then
@@ -195,16 +197,22 @@ echo "PKEYVM-CPU pku=$pku ospke=$ospke cpus=$(grep -c ^processor /proc/cpuinfo) 
 cd "$SOURCE_DIR"
 results=""
 status=pass
+# Each binary runs against the reference, then against fast (".fast").
 for name in $TESTS; do
-  echo "PKEYVM-BEGIN $name"
-  start="$(uptime_s)"
-  "$BINARY_DIR/$name" --gtest_color=no --gtest_filter="$FILTER" 2>&1
-  rc=$?
-  end="$(uptime_s)"
-  seconds="$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')"
-  echo "PKEYVM-END $name rc=$rc seconds=$seconds"
-  results="$results $name=$rc"
-  [ "$rc" = 0 ] || status=fail
+  for impl in reference fast; do
+    label="$name"
+    [ "$impl" = fast ] && label="$name.fast"
+    echo "PKEYVM-BEGIN $label"
+    start="$(uptime_s)"
+    WASMCACHE_IMPL="$impl" "$BINARY_DIR/$name" --gtest_color=no \
+      --gtest_filter="$FILTER" 2>&1
+    rc=$?
+    end="$(uptime_s)"
+    seconds="$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')"
+    echo "PKEYVM-END $label rc=$rc seconds=$seconds"
+    results="$results $label=$rc"
+    [ "$rc" = 0 ] || status=fail
+  done
 done
 [ "$pku" = 1 ] && [ "$ospke" = 1 ] || status=fail
 echo "PKEYVM-RESULT status=$status pku=$pku ospke=$ospke$results"
@@ -250,7 +258,7 @@ if [[ "$cpu_line" != *"pku=1 ospke=1"* ]]; then
   echo "FAIL: the guest CPU does not report pku and ospke"
   ok=0
 fi
-for name in "${TESTS[@]}"; do
+for name in "${TESTS[@]/%/}" "${TESTS[@]/%/.fast}"; do
   section="$(sed -n "/^PKEYVM-BEGIN $name\$/,/^PKEYVM-END $name /p" "$SERIAL")"
   end_line="$(grep -a -m1 "^PKEYVM-END $name " <<<"$section" || true)"
   passed="$(grep -a -m1 '^\[  PASSED  \]' <<<"$section" || true)"
@@ -265,8 +273,9 @@ for name in "${TESTS[@]}"; do
   fi
 done
 for test in "${REQUIRED_TESTS[@]}"; do
-  if grep -a -q "^\[       OK \] $test " "$SERIAL"; then
-    echo "key mode: $test ran and passed"
+  # Once against each implementation.
+  if (( $(grep -a -c "^\[       OK \] $test " "$SERIAL") >= 2 )); then
+    echo "key mode: $test ran and passed (reference and fast)"
   else
     if grep -a -q "^\[  SKIPPED \] $test " "$SERIAL"; then
       echo "FAIL: $test was SKIPPED (key path not active)"
