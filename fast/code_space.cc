@@ -204,23 +204,34 @@ CodeSpace::~CodeSpace() {
   }
 }
 
+// The pages of a range whose count is or becomes zero are contiguous: every
+// page strictly inside the range is wholly in it, so only the first and the
+// last can hold other allocations. Each change of permissions is therefore
+// one call for the whole run.
+
 bool CodeSpace::Use(uint64_t offset, uint64_t size) {
   const uint64_t first = offset / page_size_;
   const uint64_t end = (offset + size + page_size_ - 1) / page_size_;
-  uint64_t fresh = 0;
-  for (uint64_t p = first; p < end; ++p) fresh += page_bytes_[p] == 0;
+  uint64_t run_start = end, run_end = first;  // the pages with nothing yet
+  for (uint64_t p = first; p < end; ++p) {
+    if (page_bytes_[p] != 0) continue;
+    run_start = std::min(run_start, p);
+    run_end = p + 1;
+  }
+  const uint64_t fresh = run_end > run_start ? run_end - run_start : 0;
   if (fresh != 0 && accounting_ &&
       !accounting_(static_cast<int64_t>(fresh * page_size_))) {
     return false;
+  }
+  // Fresh pages come back zeroed from the kernel.
+  if (fresh != 0) {
+    protection_->CommitPages(base_ + run_start * page_size_,
+                             fresh * page_size_);
   }
   committed_pages_ += fresh;
   for (uint64_t p = first; p < end; ++p) {
     const uint64_t lo = std::max(offset, p * page_size_);
     const uint64_t hi = std::min(offset + size, (p + 1) * page_size_);
-    if (page_bytes_[p] == 0) {
-      // Fresh pages come back zeroed from the kernel.
-      protection_->CommitPages(base_ + p * page_size_, page_size_);
-    }
     page_bytes_[p] += static_cast<uint32_t>(hi - lo);
   }
   return true;
@@ -229,21 +240,22 @@ bool CodeSpace::Use(uint64_t offset, uint64_t size) {
 void CodeSpace::Unuse(uint64_t offset, uint64_t size) {
   const uint64_t first = offset / page_size_;
   const uint64_t end = (offset + size + page_size_ - 1) / page_size_;
-  uint64_t released = 0;
+  uint64_t run_start = end, run_end = first;  // the pages left empty
   for (uint64_t p = first; p < end; ++p) {
     const uint64_t lo = std::max(offset, p * page_size_);
     const uint64_t hi = std::min(offset + size, (p + 1) * page_size_);
     page_bytes_[p] -= static_cast<uint32_t>(hi - lo);
     if (page_bytes_[p] != 0) continue;
-    uint8_t* at = base_ + p * page_size_;
-    MustSucceed(mprotect(at, page_size_, PROT_NONE));
-    madvise(at, page_size_, MADV_DONTNEED);
-    ++released;
+    run_start = std::min(run_start, p);
+    run_end = p + 1;
   }
+  if (run_end <= run_start) return;
+  const uint64_t released = run_end - run_start;
+  uint8_t* at = base_ + run_start * page_size_;
+  MustSucceed(mprotect(at, released * page_size_, PROT_NONE));
+  madvise(at, released * page_size_, MADV_DONTNEED);
   committed_pages_ -= released;
-  if (released != 0 && accounting_) {
-    accounting_(-static_cast<int64_t>(released * page_size_));
-  }
+  if (accounting_) accounting_(-static_cast<int64_t>(released * page_size_));
 }
 
 bool CodeSpace::HasRoomFor(uint64_t size) const {

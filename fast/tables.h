@@ -45,18 +45,24 @@ inline void PlaceTables(CodeSpaceInfo& space, const TableLayout& l,
   space.has_lazy_table = with_lazy;
 }
 
-// Points declared function `i`'s near slot in `space` at `target`, through
-// the space's far slot of the function when the near slot cannot reach.
-inline void WriteFunctionSlot(const NativeModule& m, const ArchOps& ops,
-                              const CodeSpaceInfo& space, uint32_t i,
-                              uint64_t target) {
+// Points declared function `i`'s near slot, at `at` in `space`, at
+// `target`, through the space's far slot of the function when the near slot
+// cannot reach.
+inline void WriteFunctionSlotAt(const NativeModule& m, const ArchOps& ops,
+                                const CodeSpaceInfo& space, uint32_t i,
+                                uint64_t at, uint64_t target) {
   const uint64_t base = space.start();
-  const uint64_t at = m.near_slot(space, i);
   if (ops.write_near_slot(space.base + (at - base), at, target)) return;
   const uint64_t far = m.far_slot(
       space, static_cast<uint32_t>(m.env().far_slot_builtins.size()) + i);
   ops.write_far_slot(space.base + (far - base), far, target);
   ops.write_near_slot(space.base + (at - base), at, far);
+}
+
+inline void WriteFunctionSlot(const NativeModule& m, const ArchOps& ops,
+                              const CodeSpaceInfo& space, uint32_t i,
+                              uint64_t target) {
+  WriteFunctionSlotAt(m, ops, space, i, m.near_slot(space, i), target);
 }
 
 // Writes every table of `space` (writable); function i's slots lead to
@@ -99,11 +105,7 @@ void WriteTables(const NativeModule& m, const ArchOps& ops,
     uint64_t at = m.near_slot(space, first);
     const uint32_t end = std::min(n, first + per_line);
     for (uint32_t i = first; i < end; ++i, at += t.jump_table_slot_size) {
-      const uint64_t target = target_of(i);
-      if (ops.write_near_slot(space.base + (at - base), at, target)) continue;
-      const uint64_t far = m.far_slot(space, builtins + i);
-      ops.write_far_slot(space.base + (far - base), far, target);
-      ops.write_near_slot(space.base + (at - base), at, far);
+      WriteFunctionSlotAt(m, ops, space, i, at, target_of(i));
     }
   }
 }
