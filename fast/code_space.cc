@@ -8,15 +8,11 @@
 #include <iterator>
 
 #include "absl/strings/str_format.h"
+#include "fast/pages.h"
 #include "spec/errors.h"
 
 namespace wasmcache::fast {
 namespace {
-
-uint64_t PageSize() {
-  static const uint64_t size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  return size;
-}
 
 // A failed mprotect on memory we own would leave code writable or dead:
 // never continue past one.
@@ -135,14 +131,18 @@ CodeWriteScope::~CodeWriteScope() {
 
 void* MapCodeSpace(uint64_t size, int prot, uint64_t address_limit) {
   const int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
-  if (address_limit == 0) return mmap(nullptr, size, prot, flags, -1, 0);
-  // Below the limit: try hints from 256 MiB up, 64 MiB apart.
+  if (address_limit == 0) return MapLarge(size, prot);
+  // Below the limit: try hints from 256 MiB up, 64 MiB apart (aligned to
+  // any huge-page size).
   for (uint64_t hint = uint64_t{256} << 20; hint + size <= address_limit;
        hint += uint64_t{64} << 20) {
     void* at = mmap(reinterpret_cast<void*>(hint), size, prot,
                     flags | MAP_FIXED_NOREPLACE, -1, 0);
     if (at == MAP_FAILED) continue;
-    if (reinterpret_cast<uintptr_t>(at) + size <= address_limit) return at;
+    if (reinterpret_cast<uintptr_t>(at) + size <= address_limit) {
+      AdviseHugePages(at, size);
+      return at;
+    }
     munmap(at, size);
   }
   return MAP_FAILED;

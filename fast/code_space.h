@@ -84,7 +84,8 @@ class CodeWriteScope {
 };
 
 // Maps `size` bytes (anonymous, not reserved in swap) with `prot`, wholly
-// below `address_limit` unless it is 0; MAP_FAILED if refused.
+// below `address_limit` unless it is 0; MAP_FAILED if refused. A space
+// large enough is aligned to and advised for huge pages (fast/pages.h).
 void* MapCodeSpace(uint64_t size, int prot, uint64_t address_limit);
 
 class CodeSpace {

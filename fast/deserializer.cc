@@ -16,6 +16,7 @@
 #include "fast/analyze.h"
 #include "fast/tables.h"
 #include "fast/memory.h"
+#include "fast/pages.h"
 #include "spec/cache_file.h"
 #include "spec/errors.h"
 #include "spec/v8_tables.h"
@@ -25,10 +26,6 @@ namespace {
 
 uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
-uint64_t PageSize() {
-  static const uint64_t size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  return size;
-}
 
 // --- Pass 1: the structure ---------------------------------------------------
 
@@ -516,23 +513,6 @@ FunctionCode CodeOf(absl::Span<const uint8_t> cache, const CodeRecord& r,
           r.metadata_offset()};
 }
 
-// Faults in the pages holding bytes [from, to) after `base` for writing,
-// in one call: the kernel then takes no trap per page. Only a hint (false
-// if refused: a kernel before 5.14 or an emulator); the first write faults
-// a page in anyway. The contents of the pages do not change.
-bool PopulateForWriting(uint8_t* base, uint64_t from, uint64_t to) {
-#ifdef MADV_POPULATE_WRITE
-  const uintptr_t start = reinterpret_cast<uintptr_t>(base);
-  const uintptr_t lo = (start + from) / PageSize() * PageSize();
-  const uintptr_t hi = AlignUp(start + to, PageSize());
-  return to <= from || madvise(reinterpret_cast<void*>(lo), hi - lo,
-                               MADV_POPULATE_WRITE) == 0;
-#else
-  (void)base, (void)from, (void)to;
-  return false;
-#endif
-}
-
 // The cache of DeserializeFile as the pipelined load reads it: an
 // anonymous mapping of the file's size, filled from the file in chunks as
 // the walk reaches them. The load drops the pages below the oldest batch
@@ -820,7 +800,7 @@ absl::Status Loader::LoadFunction(size_t index, std::vector<Site>& sites) {
   uint8_t* const code = space.base + r.space_offset;
   const uint64_t address = space.start() + r.space_offset;
   const uint32_t size = r.instructions_size;
-  uint8_t* const metadata = m.metadata_.get() + r.arena_offset;
+  uint8_t* const metadata = m.metadata_.data() + r.arena_offset;
   published.module_ = &m;
   published.index_ = ctx_.module.num_imported_functions + r.declared;
   published.instructions_ = code;
@@ -837,13 +817,14 @@ absl::Status Loader::LoadFunction(size_t index, std::vector<Site>& sites) {
 }
 
 void Loader::AllocateCodes(size_t count) {
-  module_->codes_.reset(static_cast<WasmCode*>(
-      ::operator new(std::max<size_t>(count, 1) * sizeof(WasmCode))));
+  NativeModule& m = *module_;
+  m.codes_memory_ = LargeBuffer(count * sizeof(WasmCode));
+  m.codes_ = reinterpret_cast<WasmCode*>(m.codes_memory_.data());
 }
 
 absl::Status Loader::Load() {
   NativeModule& m = *module_;
-  m.metadata_.reset(new uint8_t[std::max<uint64_t>(s_.metadata_bytes, 1)]);
+  m.metadata_ = LargeBuffer(s_.metadata_bytes);
   AllocateCodes(s_.codes.size());
   const int threads = ThreadsOf(options_);
   const std::vector<Batch> batches = MakeBatches(s_, s_.codes.size(), threads);
@@ -945,7 +926,7 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
   m.spaces_.push_back(std::move(space));
   // The parts other than the instructions are a subset of the cache (only
   // the pages written are ever resident).
-  m.metadata_.reset(new uint8_t[std::max<size_t>(cache_.size(), 1)]);
+  m.metadata_ = LargeBuffer(cache_.size());
   // At most one code per function (pages past the last are never touched).
   AllocateCodes(n);
 
@@ -970,6 +951,19 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
   CodeSpaceInfo& placed = m.spaces_.front();
   uint64_t batch_bytes = 0;
   size_t closed = 0;
+  // Buffers on huge pages are faulted in by the walk, a huge page at a
+  // time, as it places records in them: the batches then take no faults
+  // there, and no two threads wait on the same huge page being cleared.
+  // On base pages each batch faults in its own ranges instead (measured on
+  // the 100,000-function load, one thread: 25.7 ms on base pages, 17.1 ms
+  // with the code space on huge pages).
+  HugePopulator code_pages(placed.base, placed.size,
+                           WorthHugePages(placed.size));
+  HugePopulator code_objects(
+      reinterpret_cast<uint8_t*>(m.codes_), m.codes_memory_.size(),
+      m.codes_memory_.huge());
+  HugePopulator metadata_pages(m.metadata_.data(), m.metadata_.size(),
+                               m.metadata_.huge());
 
   auto close_batch = [&](size_t end) {
     if (closed == max_batches) return false;
@@ -988,10 +982,14 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
     if (!error.Skip(b) && batch_end[b] > first) {
       const CodeRecord& from = s_.codes.data()[first];
       const CodeRecord& last = s_.codes.data()[batch_end[b] - 1];
-      PopulateForWriting(placed.base, from.space_offset,
-                         last.space_offset + last.instructions_size);
-      PopulateForWriting(m.metadata_.get(), from.arena_offset,
-                         last.arena_offset + last.metadata_size);
+      if (!code_pages.on()) {
+        PopulateForWriting(placed.base, from.space_offset,
+                           last.space_offset + last.instructions_size);
+      }
+      if (!metadata_pages.on()) {
+        PopulateForWriting(m.metadata_.data(), from.arena_offset,
+                           last.arena_offset + last.metadata_size);
+      }
       for (size_t i = first; i < batch_end[b]; ++i) {
         absl::Status st = LoadFunction(i, sites);
         if (!st.ok()) {
@@ -1061,6 +1059,9 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
       r.space = 0;
       r.space_offset = placed.used;
       placed.used += bytes;
+      code_pages.Reach(placed.used);
+      code_objects.Reach(s_.codes.size() * sizeof(WasmCode));
+      metadata_pages.Reach(r.arena_offset + r.metadata_size);
       batch_bytes += bytes;
       if (batch_bytes >= target) {
         batch_bytes = 0;

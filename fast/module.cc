@@ -16,11 +16,6 @@ namespace {
 
 uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
-uint64_t PageSize() {
-  static const uint64_t size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  return size;
-}
-
 thread_local WasmCodeRefScope* innermost_scope = nullptr;
 
 }  // namespace
@@ -135,7 +130,7 @@ NativeModule::ExecutionScope::~ExecutionScope() {
 WasmCode* NativeModule::LookupLocked(uint64_t pc) const {
   WasmCode* found = nullptr;
   if (num_codes_ != 0) {
-    WasmCode* begin = codes_.get();
+    WasmCode* begin = codes_;
     if (by_address_.empty()) {
       WasmCode* it = std::upper_bound(
           begin, begin + num_codes_, pc, [](uint64_t p, const WasmCode& c) {

@@ -53,6 +53,7 @@
 #include "fast/arch.h"
 #include "fast/check/safepoints.h"
 #include "fast/code_space.h"
+#include "fast/pages.h"
 #include "spec/arch.h"
 #include "spec/environment.h"
 #include "spec/layout.h"
@@ -336,7 +337,7 @@ class NativeModule {
   void Discard(std::vector<std::unique_ptr<WasmCode>>& codes);
   WasmCode* LookupLocked(uint64_t pc) const;
   bool IsLoaded(const WasmCode* code) const {
-    return code >= codes_.get() && code < codes_.get() + num_codes_;
+    return code >= codes_ && code < codes_ + num_codes_;
   }
 
   CodeManager* manager_;
@@ -346,18 +347,17 @@ class NativeModule {
   // Writers of code (mprotect mode) exclude executors.
   mutable std::shared_mutex code_writes_;
   std::vector<CodeSpaceInfo> spaces_;
-  // Code the deserializer loaded, in its placement order. Raw storage:
-  // entries [0, num_codes_) are constructed; freed ones stay, marked.
-  struct FreeCodes {
-    void operator()(WasmCode* codes) const { ::operator delete(codes); }
-  };
-  std::unique_ptr<WasmCode[], FreeCodes> codes_;
+  // Code the deserializer loaded, in its placement order, in codes_memory_
+  // (raw storage): entries [0, num_codes_) are constructed; freed ones
+  // stay, marked.
+  LargeBuffer codes_memory_;
+  WasmCode* codes_ = nullptr;
   size_t num_codes_ = 0;
   size_t freed_loaded_ = 0;
   // (instruction start, index in codes_), sorted by address; empty when
   // codes_ itself is in address order.
   std::vector<std::pair<uint64_t, uint32_t>> by_address_;
-  std::unique_ptr<uint8_t[]> metadata_;  // parts 1..5 of loaded code
+  LargeBuffer metadata_;  // parts 1..5 of loaded code
   uint64_t metadata_size_ = 0;
   // Installed code per declared function.
   std::vector<WasmCode*> table_;
