@@ -573,15 +573,6 @@ class StreamedCache {
   uint64_t max_resident_ = 0;
 };
 
-ThreadPool& PoolOf(const LoadOptions& options) {
-  return options.pool != nullptr ? *options.pool : DefaultPool();
-}
-
-int ThreadsOf(const LoadOptions& options) {
-  const int size = PoolOf(options).size();
-  return options.max_threads <= 0 ? size : std::min(size, options.max_threads);
-}
-
 // Checks the code of the first `count` TurboFan records in parallel.
 absl::Status AnalyzeOnly(absl::Span<const uint8_t> cache,
                          const AnalysisContext& ctx, const Structure& s,

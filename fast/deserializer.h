@@ -22,6 +22,7 @@
 #ifndef WASMCACHE_FAST_DESERIALIZER_H_
 #define WASMCACHE_FAST_DESERIALIZER_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -59,6 +60,15 @@ struct LoadOptions {
   // DeserializeFile: filled in if set.
   FileLoadStats* file_stats = nullptr;
 };
+
+// The pool `options` runs on, and how many of its threads.
+inline ThreadPool& PoolOf(const LoadOptions& options) {
+  return options.pool != nullptr ? *options.pool : DefaultPool();
+}
+inline int ThreadsOf(const LoadOptions& options) {
+  const int size = PoolOf(options).size();
+  return options.max_threads <= 0 ? size : std::min(size, options.max_threads);
+}
 
 absl::StatusOr<std::unique_ptr<NativeModule>> Deserialize(
     CodeManager& manager, absl::Span<const uint8_t> cache,

@@ -101,15 +101,21 @@ bool PopulateForWriting(uint8_t* base, uint64_t from, uint64_t to) {
 #endif
 }
 
-LargeBuffer::LargeBuffer(uint64_t size) : size_(std::max<uint64_t>(size, 1)) {
-  void* base = MapLarge(size_, PROT_READ | PROT_WRITE);
+void* AllocateLarge(uint64_t size) {
+  void* base = MapLarge(size, PROT_READ | PROT_WRITE);
   if (base == MAP_FAILED) throw std::bad_alloc();
-  data_ = static_cast<uint8_t*>(base);
-  huge_ = WorthHugePages(size_);
+  return base;
 }
 
+void FreeLarge(void* p, uint64_t size) { munmap(p, size); }
+
+LargeBuffer::LargeBuffer(uint64_t size)
+    : data_(static_cast<uint8_t*>(AllocateLarge(std::max<uint64_t>(size, 1)))),
+      size_(std::max<uint64_t>(size, 1)),
+      huge_(WorthHugePages(size_)) {}
+
 LargeBuffer::~LargeBuffer() {
-  if (data_ != nullptr) munmap(data_, size_);
+  if (data_ != nullptr) FreeLarge(data_, size_);
 }
 
 LargeBuffer::LargeBuffer(LargeBuffer&& other) noexcept
@@ -119,7 +125,7 @@ LargeBuffer::LargeBuffer(LargeBuffer&& other) noexcept
 
 LargeBuffer& LargeBuffer::operator=(LargeBuffer&& other) noexcept {
   if (this != &other) {
-    if (data_ != nullptr) munmap(data_, size_);
+    if (data_ != nullptr) FreeLarge(data_, size_);
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
     huge_ = std::exchange(other.huge_, false);

@@ -33,6 +33,11 @@ bool WorthHugePages(uint64_t bytes);
 // it then. MAP_FAILED if the system refuses.
 void* MapLarge(uint64_t size, int prot);
 
+// Read+write memory from MapLarge, freed with FreeLarge(p, size). Throws
+// std::bad_alloc when the system refuses, as operator new does.
+void* AllocateLarge(uint64_t size);
+void FreeLarge(void* p, uint64_t size);
+
 // Asks for huge pages on [base, base + size) when worth it (an address
 // chosen elsewhere); true if the advice was taken.
 bool AdviseHugePages(void* base, uint64_t size);
@@ -43,8 +48,7 @@ bool AdviseHugePages(void* base, uint64_t size);
 // a page in anyway. The contents of the pages do not change.
 bool PopulateForWriting(uint8_t* base, uint64_t from, uint64_t to);
 
-// An owned anonymous mapping from MapLarge, read+write. Throws
-// std::bad_alloc when the system refuses, as operator new does.
+// An owned AllocateLarge buffer (at least one byte).
 class LargeBuffer {
  public:
   LargeBuffer() = default;

@@ -14,6 +14,23 @@
 namespace wasmcache::fast {
 namespace {
 
+// Faults in a buffer on huge pages before the batches write it, one huge
+// page per task on all threads. Writers of neighbouring batches would
+// otherwise wait on each other's huge-page faults (measured on the
+// 100,000-function module: 11-12 ms on 2 threads against 9.2-9.7 ms on
+// one).
+void PopulateHugePages(const LoadOptions& options, uint8_t* data, size_t size) {
+  if (!WorthHugePages(size)) return;
+  const uint64_t huge = HugePageSize();
+  PoolOf(options).Run((size + huge - 1) / huge,
+                      [&](size_t k, int) {
+                        PopulateForWriting(
+                            data, k * huge,
+                            std::min<uint64_t>(size, (k + 1) * huge));
+                      },
+                      ThreadsOf(options));
+}
+
 constexpr size_t kCodeHeaderBytes = kCodeHeaderSize - 1;  // after the tag
 
 // The code serialized for declared function i: its TurboFan code, if
@@ -243,6 +260,7 @@ absl::StatusOr<Bytes> Serializer::Serialize() const {
   }
   // Left uninitialized: every byte is written below.
   Bytes out(MeasureLocked());
+  PopulateHugePages(options_, out.data(), out.size());
   WASMCACHE_RETURN_IF_ERROR(SerializeLocked(absl::MakeSpan(out)));
   return out;
 }
@@ -312,10 +330,8 @@ absl::Status Serializer::SerializeLocked(absl::Span<uint8_t> out) const {
 
   const TagMap tags(m);
   // Batches of about equal bytes.
-  ThreadPool& pool = options_.pool != nullptr ? *options_.pool : DefaultPool();
-  const int threads = options_.max_threads <= 0
-                          ? pool.size()
-                          : std::min(pool.size(), options_.max_threads);
+  ThreadPool& pool = PoolOf(options_);
+  const int threads = ThreadsOf(options_);
   const uint64_t body = offsets[n] - offsets[0];
   const uint64_t target =
       std::max<uint64_t>(64 * 1024, body / (uint64_t{16} * threads));

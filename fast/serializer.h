@@ -20,12 +20,14 @@
 #include "absl/types/span.h"
 #include "fast/deserializer.h"
 #include "fast/module.h"
+#include "fast/pages.h"
 
 namespace wasmcache::fast {
 
 // Leaves new elements uninitialized: a serialized buffer is written whole,
 // and its pages are first touched by the threads that write them rather
-// than zeroed by one thread up front.
+// than zeroed by one thread up front. A buffer large enough gets a mapping
+// of its own on huge pages (fast/pages.h).
 template <class T>
 struct UninitializedAllocator : std::allocator<T> {
   template <class U>
@@ -35,6 +37,17 @@ struct UninitializedAllocator : std::allocator<T> {
   UninitializedAllocator() = default;
   template <class U>
   UninitializedAllocator(const UninitializedAllocator<U>&) {}
+  T* allocate(size_t n) {
+    if (!WorthHugePages(n * sizeof(T))) return std::allocator<T>::allocate(n);
+    return static_cast<T*>(AllocateLarge(n * sizeof(T)));
+  }
+  void deallocate(T* p, size_t n) {
+    if (!WorthHugePages(n * sizeof(T))) {
+      std::allocator<T>::deallocate(p, n);
+    } else {
+      FreeLarge(p, n * sizeof(T));
+    }
+  }
   template <class U>
   void construct(U* p) noexcept {
     ::new (static_cast<void*>(p)) U;

@@ -57,7 +57,9 @@
 #     budget of a small input); without a baseline, the whole peak.
 # Printed without a target: fast versus reference deserialize, the copy's
 # own ratio from one thread to all (copy_fresh_mapping_all_threads_ms: how
-# far the machine lets page-fault-bound work scale), the whole peak RSS
+# far the machine lets page-fault-bound work scale) and the same copy's
+# into memory already faulted in (copy_resident_all_threads_ms: how far it
+# lets memory-bandwidth-bound work scale), the whole peak RSS
 # against the same budget, the load from the file against reading the file
 # whole and then loading, and the load from memory with both files held
 # (peak_rss_from_memory_bytes): its peak against the budget and what the
@@ -248,6 +250,9 @@ for k, (wasm, cache) in enumerate(inputs):
          "x", ">= 1.7x", lambda v: v >= 1.7, is_large),
         (f"copy into a fresh mapping, {thread_label}",
          ratio(g("copy_fresh_mapping_between_loads_ms"), g("copy_fresh_mapping_all_threads_ms")),
+         "x", "", None, True),
+        (f"copy into resident memory, {thread_label}",
+         ratio(g("copy_resident_ms"), g("copy_resident_all_threads_ms")),
          "x", "", None, True),
         ("serialize: V8 / fast", ratio(v8_ser, fast_s), "x", ">= 2x", lambda v: v >= 2.0, True),
         ("serialize: reference / fast", ratio(ref_s, fast_s), "x", ">= 3x", lambda v: v >= 3.0, True),

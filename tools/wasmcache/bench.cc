@@ -19,6 +19,9 @@
 //                     ..._alone_ms); ..._all_threads_ms: the same copy split
 //                     over all threads, between the loads (how far the
 //                     machine lets page-fault-bound work scale);
+//   copy_resident_ms  the same memcpy into memory already faulted in, and
+//                     ..._all_threads_ms split over all threads (how far
+//                     the machine lets memory-bandwidth-bound work scale);
 //   fast_deserialize_file_ms  wire bytes in memory, cache in its file ->
 //                     published module (fast::DeserializeFile: the file is
 //                     read in step with the load), alternating with
@@ -139,8 +142,9 @@ std::array<double, sizeof...(Run)> TimeSideBySide(int runs, Run... run) {
   constexpr size_t kCount = sizeof...(Run);
   const std::array<std::function<double()>, kCount> timed = {[&run] {
     const auto start = std::chrono::steady_clock::now();
-    auto result = run();
+    auto result = run();  // destroyed after the timing
     const auto end = std::chrono::steady_clock::now();
+    static_cast<void>(result);
     return std::chrono::duration<double, std::milli>(end - start).count();
   }...};
   std::array<std::vector<double>, kCount> ms;
@@ -324,6 +328,26 @@ int BenchMain(int argc, char** argv) {
       TimeSideBySide(
           args.runs, [&] { return fast_load(0); },
           [&] { return fast_load(1); }, copy_fresh, copy_fresh_all_threads);
+  // The same copy into memory already faulted in, on one thread and split
+  // over all: how far this machine lets memory-bandwidth-bound work scale
+  // (once the page faults are gone, a load is mostly that).
+  std::vector<uint8_t> resident(std::max<size_t>(code_bytes, 1), 0);
+  const size_t resident_bytes = std::min<size_t>(resident.size(), cache.size());
+  auto copy_resident = [&] {
+    std::memcpy(resident.data(), cache.data(), resident_bytes);
+    return resident[resident_bytes / 2];
+  };
+  auto copy_resident_all_threads = [&] {
+    const size_t parts = static_cast<size_t>(threads);
+    fast::DefaultPool().Run(parts, [&](size_t part, int) {
+      const size_t from = resident_bytes * part / parts;
+      const size_t to = resident_bytes * (part + 1) / parts;
+      std::memcpy(resident.data() + from, cache.data() + from, to - from);
+    });
+    return resident[resident_bytes / 2];
+  };
+  const auto [resident_ms, resident_all_ms] =
+      TimeSideBySide(args.runs, copy_resident, copy_resident_all_threads);
   // Between loads the copy measures slower on some machines (12-20 ms
   // against 10-12 ms for the 26 MB of the 100,000-function module here):
   // its runs alone too, and the limit is the faster median of the two.
@@ -395,17 +419,18 @@ int BenchMain(int argc, char** argv) {
         "\"copy_fresh_mapping_between_loads_ms\": %.3f, "
         "\"copy_fresh_mapping_alone_ms\": %.3f, "
         "\"copy_fresh_mapping_all_threads_ms\": %.3f, "
+        "\"copy_resident_ms\": %.3f, \"copy_resident_all_threads_ms\": %.3f, "
         "\"fast_deserialize_file_ms\": %.3f, "
         "\"fast_read_then_deserialize_ms\": %.3f, "
         "\"peak_rss_bytes\": %llu, \"baseline_rss_bytes\": %llu, "
         "\"decoded_rss_bytes\": %llu, \"peak_rss_from_memory_bytes\": %llu, "
         "\"inputs_rss_bytes\": %llu}\n",
         std::string(ArchName(arch)).c_str(), args.runs, threads,
-        fast_module->module().num_declared_functions, cache.size(),
-        wire.size(), static_cast<unsigned long long>(code_bytes), fast_ms,
-        fast1_ms, ref_ms, fast_ser_ms, fast_ser1_ms, ref_ser_ms, copy_ms,
-        copy_between_ms, copy_alone_ms, copy_all_ms, file_ms, read_then_ms,
-        static_cast<unsigned long long>(peak->peak),
+        fast_module->module().num_declared_functions, cache.size(), wire.size(),
+        static_cast<unsigned long long>(code_bytes), fast_ms, fast1_ms, ref_ms,
+        fast_ser_ms, fast_ser1_ms, ref_ser_ms, copy_ms, copy_between_ms,
+        copy_alone_ms, copy_all_ms, resident_ms, resident_all_ms, file_ms,
+        read_then_ms, static_cast<unsigned long long>(peak->peak),
         static_cast<unsigned long long>(peak->baseline),
         static_cast<unsigned long long>(peak->inputs),
         static_cast<unsigned long long>(memory_peak->peak),
@@ -431,6 +456,11 @@ int BenchMain(int argc, char** argv) {
               "between loads: this machine's scaling of page-fault-bound "
               "work)\n",
               threads, copy_all_ms, copy_between_ms / copy_all_ms);
+  std::printf(
+      "  the copy into resident memory %9.3f ms, on %d threads "
+      "%9.3f ms (%.2fx: this machine's scaling of memory-bound "
+      "work)\n",
+      resident_ms, threads, resident_all_ms, resident_ms / resident_all_ms);
   std::printf("  from the file %9.3f ms, against reading it whole and then "
               "loading %9.3f ms (%.2fx)\n",
               file_ms, read_then_ms, file_ms / read_then_ms);
