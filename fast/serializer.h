@@ -24,10 +24,10 @@
 
 namespace wasmcache::fast {
 
-// Leaves new elements uninitialized: a serialized buffer is written whole,
-// and its pages are first touched by the threads that write them rather
-// than zeroed by one thread up front. A buffer large enough gets a mapping
-// of its own on huge pages (fast/pages.h).
+// Leaves new elements uninitialized: a serialized buffer is written whole.
+// A buffer large enough gets a mapping of its own on huge pages
+// (fast/pages.h), which Serialize faults in before the threads write it;
+// a smaller one's pages are first touched by the threads that write them.
 template <class T>
 struct UninitializedAllocator : std::allocator<T> {
   template <class U>
