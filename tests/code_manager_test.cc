@@ -21,12 +21,9 @@
 // not under test: decoding jump-table slots, parsing a fixture into a
 // batch, and writing the cache of an arm64 module too large for one code
 // space, which the fast run loads. Some checks inside cases that run in
-// both runs are made in the reference run only: the hand-made parts of
-// PcsOutsideCodeAreMissesAndNeverCached,
-// FirstCodeSpaceOfAModuleIsSizedAndCapped,
-// FreeingEveryModuleReleasesEverything and
-// EstimatesAndMetricsAreConsistent, the checks on the reference's own
-// module in Arm64ModuleOverOneCodeSpaceGetsSpacesWithTheirOwnTables, and
+// both runs are made in the reference run only: the checks on the
+// reference's own module in
+// Arm64ModuleOverOneCodeSpaceGetsSpacesWithTheirOwnTables, and
 // NewNativeModule at a committed limit of 0 (the fast run loads a fixture
 // at that limit instead).
 
@@ -1185,34 +1182,35 @@ void ExpectPcsOutsideCodeResolveToNoCode(const I& impl) {
 // Invariant: a pc outside all code (jump tables, unallocated space, no
 // space at all) resolves to no code, is never cached (each lookup is a
 // miss), and resolves to the owning module only inside its code spaces.
-// Loaded fixtures in both implementations; an empty hand-made module and
-// the lookup cache's counters in the reference.
+// Loaded fixtures, and an empty hand-made module with the lookup cache's
+// counters.
 TEST(CodeManagerLookupTest, PcsOutsideCodeAreMissesAndNeverCached) {
-  WithSelectedImpl(
-      [](const auto& impl) { ExpectPcsOutsideCodeResolveToNoCode(impl); });
-  if (SelectedImpl() != Impl::kReference) return;
-  reference::CodeManager manager;
-  auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
-  ASSERT_NE(native_module, nullptr);
-  const CodeSpaceEntry& space = *native_module->code_spaces()[0];
-  const uint64_t slot = NearSlotAddress(*native_module, space, 0);
-  const reference::CodeManagerMetrics m0 = manager.Metrics();
-  for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(manager.LookupCode(slot), nullptr);
-    EXPECT_EQ(manager.LookupCode(space.space->end_address() - 1), nullptr);
-    EXPECT_EQ(manager.LookupCode(space.space->end_address()), nullptr);
-  }
-  const reference::CodeManagerMetrics m1 = manager.Metrics();
-  EXPECT_EQ(m1.lookup_cache_hits, m0.lookup_cache_hits);
-  EXPECT_EQ(m1.lookup_cache_misses - m0.lookup_cache_misses, 9u);
-  EXPECT_EQ(manager.LookupNativeModule(slot), native_module.get());
-  EXPECT_EQ(manager.LookupNativeModule(space.space->end_address() - 1),
-            native_module.get());
-  EXPECT_EQ(manager.LookupNativeModule(space.space->start_address() - 1),
-            nullptr);
-  EXPECT_EQ(manager.LookupNativeModule(space.space->end_address()), nullptr);
-  EXPECT_EQ(manager.LookupNativeModule(0), nullptr);
-  EXPECT_EQ(manager.LookupNativeModule(~uint64_t{0}), nullptr);
+  WithSelectedImpl([]<class I>(const I& impl) {
+    CODE_MANAGER_TYPES_OF(I);
+    ExpectPcsOutsideCodeResolveToNoCode(impl);
+    CodeManager manager;
+    auto native_module = NewHandModule(manager, Arch::kX64, 4, 64 * kKiB);
+    ASSERT_NE(native_module, nullptr);
+    const std::vector<CodeSpaceRange> spaces = CodeSpaceRanges(*native_module);
+    ASSERT_EQ(spaces.size(), 1u);
+    const CodeSpaceRange& space = spaces[0];
+    const uint64_t slot = space.near_table;
+    const CodeManagerMetrics m0 = manager.Metrics();
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(manager.LookupCode(slot), nullptr);
+      EXPECT_EQ(manager.LookupCode(space.end - 1), nullptr);
+      EXPECT_EQ(manager.LookupCode(space.end), nullptr);
+    }
+    const CodeManagerMetrics m1 = manager.Metrics();
+    EXPECT_EQ(m1.lookup_cache_hits, m0.lookup_cache_hits);
+    EXPECT_EQ(m1.lookup_cache_misses - m0.lookup_cache_misses, 9u);
+    EXPECT_EQ(manager.LookupNativeModule(slot), native_module.get());
+    EXPECT_EQ(manager.LookupNativeModule(space.end - 1), native_module.get());
+    EXPECT_EQ(manager.LookupNativeModule(space.start - 1), nullptr);
+    EXPECT_EQ(manager.LookupNativeModule(space.end), nullptr);
+    EXPECT_EQ(manager.LookupNativeModule(0), nullptr);
+    EXPECT_EQ(manager.LookupNativeModule(~uint64_t{0}), nullptr);
+  });
 }
 
 // ============================================================================
@@ -1395,37 +1393,36 @@ void ExpectLoadedModulesFitTheirFirstCodeSpace(const I& impl) {
 // the lazy table added to the estimate): capped at 1 GB on x64, 128 MB on
 // arm64 and 32 MB on ppc64 however large the estimate. Loaded fixtures in
 // both implementations (the arm64 cap for a loaded module:
-// CodeManagerCodeSpacesTest); hand-made modules of any estimate in the
-// reference.
+// CodeManagerCodeSpacesTest) and hand-made modules of any estimate.
 TEST(CodeManagerReservationTest, FirstCodeSpaceOfAModuleIsSizedAndCapped) {
-  WithSelectedImpl([](const auto& impl) {
+  WithSelectedImpl([]<class I>(const I& impl) {
+    CODE_MANAGER_TYPES_OF(I);
     ExpectLoadedModulesFitTheirFirstCodeSpace(impl);
+    CodeManager manager;
+    auto x64 = NewHandModule(manager, Arch::kX64, 10, 3 * kGiB);
+    ASSERT_NE(x64, nullptr);
+    EXPECT_EQ(x64->reserved_code_space(), 1024 * kMiB);
+    auto arm64 = NewHandModule(manager, Arch::kArm64, 10, 3 * kGiB);
+    ASSERT_NE(arm64, nullptr);
+    EXPECT_EQ(arm64->reserved_code_space(), 128 * kMiB);
+    auto small = NewHandModule(manager, Arch::kX64, 10, 0);
+    ASSERT_NE(small, nullptr);
+    // Twice the jump-table overhead of 10 functions (2 x 2240 bytes) needs
+    // two pages.
+    EXPECT_EQ(
+        2 * CodeManager::OverheadPerCodeSpace(Arch::kX64, 10, kV8FarSlots),
+        4480u);
+    EXPECT_EQ(small->reserved_code_space(), 2 * PageSize());
+    EXPECT_EQ(manager.Metrics().reserved_code_space,
+              1024 * kMiB + 128 * kMiB + 2 * PageSize());
+    // ppc64 code spaces are capped at 32 MB.
+    ModuleInfo module = HandModule(10);
+    auto ppc = manager.NewNativeModule(
+        module, DefaultEnvironment(Arch::kPpc64, module), 3 * kGiB);
+    ASSERT_TRUE(ppc.ok()) << ppc.status();
+    EXPECT_EQ((*ppc)->reserved_code_space(), 32 * kMiB);
+    EXPECT_EQ(manager.Metrics().num_native_modules, 4u);
   });
-  if (SelectedImpl() != Impl::kReference) return;
-  reference::CodeManager manager;
-  auto x64 = NewHandModule(manager, Arch::kX64, 10, 3 * kGiB);
-  ASSERT_NE(x64, nullptr);
-  EXPECT_EQ(x64->reserved_code_space(), 1024 * kMiB);
-  auto arm64 = NewHandModule(manager, Arch::kArm64, 10, 3 * kGiB);
-  ASSERT_NE(arm64, nullptr);
-  EXPECT_EQ(arm64->reserved_code_space(), 128 * kMiB);
-  auto small = NewHandModule(manager, Arch::kX64, 10, 0);
-  ASSERT_NE(small, nullptr);
-  // Twice the jump-table overhead of 10 functions (2 x 2240 bytes) needs
-  // two pages.
-  EXPECT_EQ(2 * reference::CodeManager::OverheadPerCodeSpace(Arch::kX64, 10,
-                                                            kV8FarSlots),
-            4480u);
-  EXPECT_EQ(small->reserved_code_space(), 2 * PageSize());
-  EXPECT_EQ(manager.Metrics().reserved_code_space,
-            1024 * kMiB + 128 * kMiB + 2 * PageSize());
-  // ppc64 code spaces are capped at 32 MB.
-  ModuleInfo module = HandModule(10);
-  auto ppc = manager.NewNativeModule(
-      module, DefaultEnvironment(Arch::kPpc64, module), 3 * kGiB);
-  ASSERT_TRUE(ppc.ok()) << ppc.status();
-  EXPECT_EQ((*ppc)->reserved_code_space(), 32 * kMiB);
-  EXPECT_EQ(manager.Metrics().num_native_modules, 4u);
 }
 
 // Replaces CodeManagerOptions::reserve of implementation `I` with one that
@@ -2106,52 +2103,53 @@ void ExpectFreeingLoadedModulesReleasesEverything(const I& impl) {
 // Invariant: when every module is gone the manager holds nothing: no code
 // space, no module, nothing committed or reserved, no live code; the
 // history of freed code stays; no pc of the old code resolves. Loaded
-// modules in both implementations; hand-made modules whose code was
-// replaced (a history of freed code) in the reference.
+// modules, and hand-made modules whose code was replaced (a history of
+// freed code).
 TEST(CodeManagerLifetimeTest, FreeingEveryModuleReleasesEverything) {
-  WithSelectedImpl([](const auto& impl) {
+  WithSelectedImpl([]<class I>(const I& impl) {
+    CODE_MANAGER_TYPES_OF(I);
     ExpectFreeingLoadedModulesReleasesEverything(impl);
-  });
-  if (SelectedImpl() != Impl::kReference) return;
-  reference::CodeManager manager;
-  std::vector<uint64_t> pcs;
-  {
-    std::vector<std::unique_ptr<reference::NativeModule>> modules;
-    for (Arch arch : {Arch::kX64, Arch::kArm64, Arch::kX64}) {
-      auto m = NewHandModule(manager, arch, 64, 0);
-      ASSERT_NE(m, nullptr);
-      CodeMaker maker(*m);
-      std::vector<CodeSpec> specs;
-      for (uint32_t f = 0; f < 64; ++f) specs.push_back(TurboFan(f, 5000 + f));
-      for (reference::WasmCode* code : AddAndPublish(*m, maker, specs)) {
-        pcs.push_back(code->instruction_start());
-        ASSERT_EQ(manager.LookupCode(code->instruction_start()), code);
+    CodeManager manager;
+    std::vector<uint64_t> pcs;
+    {
+      std::vector<std::unique_ptr<NativeModule>> modules;
+      for (Arch arch : {Arch::kX64, Arch::kArm64, Arch::kX64}) {
+        auto m = NewHandModule(manager, arch, 64, 0);
+        ASSERT_NE(m, nullptr);
+        CodeMaker maker(*m);
+        std::vector<CodeSpec> specs;
+        for (uint32_t f = 0; f < 64; ++f) {
+          specs.push_back(TurboFan(f, 5000 + f));
+        }
+        for (WasmCode* code : AddAndPublish(*m, maker, specs)) {
+          pcs.push_back(code->instruction_start());
+          ASSERT_EQ(manager.LookupCode(code->instruction_start()), code);
+        }
+        // Replace some so that freed_code_size has a history.
+        AddAndPublish(*m, maker, {TurboFan(0, 100), TurboFan(1, 100)});
+        modules.push_back(std::move(m));
       }
-      // Replace some so that freed_code_size has a history.
-      AddAndPublish(*m, maker, {TurboFan(0, 100), TurboFan(1, 100)});
-      modules.push_back(std::move(m));
+      const CodeManagerMetrics m = manager.Metrics();
+      EXPECT_EQ(m.num_native_modules, 3u);
+      EXPECT_GE(m.num_code_spaces, 6u) << "each module outgrew its first space";
+      EXPECT_GT(m.committed_code_space, 0u);
+      EXPECT_EQ(m.freed_code_size, 3u * (5000 + 5001));
     }
-    const reference::CodeManagerMetrics m = manager.Metrics();
-    EXPECT_EQ(m.num_native_modules, 3u);
-    EXPECT_GE(m.num_code_spaces, 6u) << "each module outgrew its first space";
-    EXPECT_GT(m.committed_code_space, 0u);
+    const CodeManagerMetrics m = manager.Metrics();
+    EXPECT_EQ(m.num_native_modules, 0u);
+    EXPECT_EQ(m.num_code_spaces, 0u);
+    EXPECT_EQ(manager.num_code_spaces(), 0u);
+    EXPECT_EQ(m.committed_code_space, 0u);
+    EXPECT_EQ(manager.committed_bytes(), 0u);
+    EXPECT_EQ(m.reserved_code_space, 0u);
+    EXPECT_EQ(m.generated_code_size, 0u);
     EXPECT_EQ(m.freed_code_size, 3u * (5000 + 5001));
-  }
-  const reference::CodeManagerMetrics m = manager.Metrics();
-  EXPECT_EQ(m.num_native_modules, 0u);
-  EXPECT_EQ(m.num_code_spaces, 0u);
-  EXPECT_EQ(manager.num_code_spaces(), 0u);
-  EXPECT_EQ(m.committed_code_space, 0u);
-  EXPECT_EQ(manager.committed_bytes(), 0u);
-  EXPECT_EQ(m.reserved_code_space, 0u);
-  EXPECT_EQ(m.generated_code_size, 0u);
-  EXPECT_EQ(m.freed_code_size, 3u * (5000 + 5001));
-  EXPECT_EQ(manager.EstimateCurrentMemoryConsumption(),
-            sizeof(reference::CodeManager));
-  for (uint64_t pc : pcs) {
-    EXPECT_EQ(manager.LookupCode(pc), nullptr);
-    EXPECT_EQ(manager.LookupNativeModule(pc), nullptr);
-  }
+    EXPECT_EQ(manager.EstimateCurrentMemoryConsumption(), sizeof(CodeManager));
+    for (uint64_t pc : pcs) {
+      EXPECT_EQ(manager.LookupCode(pc), nullptr);
+      EXPECT_EQ(manager.LookupNativeModule(pc), nullptr);
+    }
+  });
 }
 
 // ============================================================================
@@ -2495,85 +2493,86 @@ void ExpectCountersAgreeWithTheLoadedModules(const I& impl) {
 // manager's metrics agree with its modules (committed, reserved, spaces,
 // live code = sum of live code sizes, freed code); the memory estimate is
 // the manager plus every module's estimate and grows with code. Loaded
-// modules' counters in both implementations; estimates, metrics snapshots
-// and freed code (hand-made modules) in the reference.
+// modules' counters, and estimates, metrics snapshots and freed code of
+// hand-made modules.
 TEST(CodeManagerMetricsTest, EstimatesAndMetricsAreConsistent) {
-  WithSelectedImpl(
-      [](const auto& impl) { ExpectCountersAgreeWithTheLoadedModules(impl); });
-  if (SelectedImpl() != Impl::kReference) return;
-  uint64_t previous = 0;
-  for (uint32_t n : {0u, 1u, 10u, 1000u, 100'000u}) {
-    const uint64_t size =
-        reference::CodeManager::EstimateNativeModuleMetaDataSize(HandModule(n));
-    EXPECT_GT(size, previous) << n << " functions";
-    previous = size;
-  }
-  ModuleInfo more_types = HandModule(10);
-  more_types.is_signature.assign(50, true);
-  more_types.structural_class.assign(50, 0);
-  EXPECT_GT(
-      reference::CodeManager::EstimateNativeModuleMetaDataSize(more_types),
-      reference::CodeManager::EstimateNativeModuleMetaDataSize(HandModule(10)));
-
-  reference::CodeManager manager;
-  auto a = NewHandModule(manager, Arch::kX64, 50, 0);
-  auto b = NewHandModule(manager, Arch::kArm64, 50, 0);
-  ASSERT_TRUE(a != nullptr && b != nullptr);
-  const uint64_t empty_estimate = manager.EstimateCurrentMemoryConsumption();
-  CodeMaker maker_a(*a);
-  CodeMaker maker_b(*b);
-  std::mt19937 rng(7);
-  uint64_t estimate = empty_estimate;
-  for (int round = 0; round < 10; ++round) {
-    std::vector<CodeSpec> specs;
-    for (uint32_t f = 0; f < 5; ++f) {
-      specs.push_back(TurboFan(round * 5 + f,
-                               std::uniform_int_distribution<uint32_t>(
-                                   kMinCodeSize, 20000)(rng)));
+  WithSelectedImpl([]<class I>(const I& impl) {
+    CODE_MANAGER_TYPES_OF(I);
+    ExpectCountersAgreeWithTheLoadedModules(impl);
+    uint64_t previous = 0;
+    for (uint32_t n : {0u, 1u, 10u, 1000u, 100'000u}) {
+      const uint64_t size =
+          CodeManager::EstimateNativeModuleMetaDataSize(HandModule(n));
+      EXPECT_GT(size, previous) << n << " functions";
+      previous = size;
     }
-    AddAndPublish(*a, maker_a, specs);
-    AddAndPublish(*b, maker_b, specs);
-    const uint64_t now = manager.EstimateCurrentMemoryConsumption();
-    EXPECT_GT(now, estimate) << "round " << round;
-    estimate = now;
-  }
-  // Replace half of a's code: the replaced objects are freed.
-  std::vector<CodeSpec> replacements;
-  for (uint32_t f = 0; f < 50; f += 2) replacements.push_back(TurboFan(f, 16));
-  AddAndPublish(*a, maker_a, replacements);
+    ModuleInfo more_types = HandModule(10);
+    more_types.is_signature.assign(50, true);
+    more_types.structural_class.assign(50, 0);
+    EXPECT_GT(CodeManager::EstimateNativeModuleMetaDataSize(more_types),
+              CodeManager::EstimateNativeModuleMetaDataSize(HandModule(10)));
 
-  const reference::CodeManagerMetrics m = manager.Metrics();
-  uint64_t live = 0;
-  for (const reference::NativeModule* native_module : {a.get(), b.get()}) {
-    for (uint32_t f = 0; f < 50; ++f) {
-      if (const reference::WasmCode* code = native_module->GetCode(f)) {
-        live += code->instructions_size();
+    CodeManager manager;
+    auto a = NewHandModule(manager, Arch::kX64, 50, 0);
+    auto b = NewHandModule(manager, Arch::kArm64, 50, 0);
+    ASSERT_TRUE(a != nullptr && b != nullptr);
+    const uint64_t empty_estimate = manager.EstimateCurrentMemoryConsumption();
+    CodeMaker maker_a(*a);
+    CodeMaker maker_b(*b);
+    std::mt19937 rng(7);
+    uint64_t estimate = empty_estimate;
+    for (int round = 0; round < 10; ++round) {
+      std::vector<CodeSpec> specs;
+      for (uint32_t f = 0; f < 5; ++f) {
+        specs.push_back(TurboFan(
+            round * 5 + f,
+            std::uniform_int_distribution<uint32_t>(kMinCodeSize, 20000)(rng)));
+      }
+      AddAndPublish(*a, maker_a, specs);
+      AddAndPublish(*b, maker_b, specs);
+      const uint64_t now = manager.EstimateCurrentMemoryConsumption();
+      EXPECT_GT(now, estimate) << "round " << round;
+      estimate = now;
+    }
+    // Replace half of a's code: the replaced objects are freed.
+    std::vector<CodeSpec> replacements;
+    for (uint32_t f = 0; f < 50; f += 2) {
+      replacements.push_back(TurboFan(f, 16));
+    }
+    AddAndPublish(*a, maker_a, replacements);
+
+    const CodeManagerMetrics m = manager.Metrics();
+    uint64_t live = 0;
+    for (const NativeModule* native_module : {a.get(), b.get()}) {
+      for (uint32_t f = 0; f < 50; ++f) {
+        if (const WasmCode* code = native_module->GetCode(f)) {
+          live += code->instructions_size();
+        }
       }
     }
-  }
-  EXPECT_EQ(m.generated_code_size, live);
-  EXPECT_EQ(m.generated_code_size,
-            a->generated_code_size() + b->generated_code_size());
-  EXPECT_EQ(m.freed_code_size, a->freed_code_size() + b->freed_code_size());
-  EXPECT_GT(m.freed_code_size, 0u);
-  EXPECT_EQ(m.committed_code_space, manager.committed_bytes());
-  EXPECT_EQ(m.committed_code_space,
-            a->committed_code_space() + b->committed_code_space());
-  EXPECT_EQ(m.reserved_code_space,
-            a->reserved_code_space() + b->reserved_code_space());
-  EXPECT_EQ(m.num_code_spaces, a->code_spaces().size() + b->code_spaces().size());
-  EXPECT_EQ(m.num_code_spaces, manager.num_code_spaces());
-  EXPECT_EQ(m.num_native_modules, 2u);
-  EXPECT_EQ(m.max_committed_code_space,
-            reference::CodeManagerOptions{}.max_committed_code_space);
-  EXPECT_EQ(manager.EstimateCurrentMemoryConsumption(),
-            sizeof(reference::CodeManager) +
-                a->EstimateCurrentMemoryConsumption() +
-                b->EstimateCurrentMemoryConsumption());
-  EXPECT_GE(a->EstimateCurrentMemoryConsumption(),
-            reference::CodeManager::EstimateNativeModuleMetaDataSize(
-                a->module()) +
-                a->committed_code_space());
+    EXPECT_EQ(m.generated_code_size, live);
+    EXPECT_EQ(m.generated_code_size,
+              a->generated_code_size() + b->generated_code_size());
+    EXPECT_EQ(m.freed_code_size, a->freed_code_size() + b->freed_code_size());
+    EXPECT_GT(m.freed_code_size, 0u);
+    EXPECT_EQ(m.committed_code_space, manager.committed_bytes());
+    EXPECT_EQ(m.committed_code_space,
+              a->committed_code_space() + b->committed_code_space());
+    EXPECT_EQ(m.reserved_code_space,
+              a->reserved_code_space() + b->reserved_code_space());
+    EXPECT_EQ(m.num_code_spaces,
+              a->code_spaces().size() + b->code_spaces().size());
+    EXPECT_EQ(m.num_code_spaces, manager.num_code_spaces());
+    EXPECT_EQ(m.num_native_modules, 2u);
+    EXPECT_EQ(m.max_committed_code_space,
+              CodeManagerOptions{}.max_committed_code_space);
+    EXPECT_EQ(manager.EstimateCurrentMemoryConsumption(),
+              sizeof(CodeManager) + a->EstimateCurrentMemoryConsumption() +
+                  b->EstimateCurrentMemoryConsumption());
+    EXPECT_GE(a->EstimateCurrentMemoryConsumption(),
+              CodeManager::EstimateNativeModuleMetaDataSize(a->module()) +
+                  a->committed_code_space());
+  });
 }
 
 // ============================================================================
