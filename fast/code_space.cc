@@ -1,7 +1,6 @@
 #include "fast/code_space.h"
 
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>

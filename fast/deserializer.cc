@@ -1,7 +1,6 @@
 #include "fast/deserializer.h"
 
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,18 +13,15 @@
 
 #include "absl/strings/str_format.h"
 #include "fast/analyze.h"
-#include "fast/tables.h"
 #include "fast/memory.h"
 #include "fast/pages.h"
+#include "fast/tables.h"
 #include "spec/cache_file.h"
 #include "spec/errors.h"
 #include "spec/v8_tables.h"
 
 namespace wasmcache::fast {
 namespace {
-
-uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
-
 
 // --- Pass 1: the structure ---------------------------------------------------
 

@@ -1,7 +1,6 @@
 #include "fast/module.h"
 
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -13,8 +12,6 @@
 
 namespace wasmcache::fast {
 namespace {
-
-uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 thread_local WasmCodeRefScope* innermost_scope = nullptr;
 

@@ -13,8 +13,6 @@
 namespace wasmcache::fast {
 namespace {
 
-uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
-
 uint32_t PartSize(const CodeHeader& h, int part) {
   return static_cast<uint32_t>(h.*kCodePartSizes[part]);
 }

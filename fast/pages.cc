@@ -12,8 +12,6 @@
 namespace wasmcache::fast {
 namespace {
 
-uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
-
 // Reads the first line of a sysfs file ("" if it cannot).
 void ReadLine(const char* path, char* line, size_t size) {
   line[0] = '\0';

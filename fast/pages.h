@@ -18,6 +18,9 @@
 
 namespace wasmcache::fast {
 
+// `v` rounded up to a multiple of `a` (> 0).
+inline uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
 uint64_t PageSize();
 
 // The size of a transparent huge page when a mapping can ask for them
@@ -78,7 +81,7 @@ class LargeBuffer {
 class HugePopulator {
  public:
   HugePopulator(uint8_t* base, uint64_t size, bool huge)
-      : base_(base), size_(size), on_(huge && HugePageSize() != 0) {}
+      : base_(base), size_(size), on_(huge) {}
   bool on() const { return on_; }
   void Reach(uint64_t end) {
     if (on_ && end > populated_) Populate(end);
