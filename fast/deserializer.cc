@@ -655,6 +655,12 @@ class Loader {
   std::unique_ptr<NativeModule> module_;
   StreamedCache* stream_ = nullptr;
   uint64_t window_ = 0;
+  // s_.codes.data(), taken before the loading threads start. In the
+  // pipelined load the walk appends to s_.codes while the batches read the
+  // records it has closed: the batches must not read the vector itself,
+  // whose size the walk writes at every record (a cache line bouncing
+  // between the cores for every function loaded).
+  const CodeRecord* records_ = nullptr;
 };
 
 TableLayout Loader::Tables(bool with_lazy) const {
@@ -778,7 +784,7 @@ void Loader::WriteTables(CodeSpaceInfo& space) {
 }
 
 absl::Status Loader::LoadFunction(size_t index, std::vector<Site>& sites) {
-  const CodeRecord& r = s_.codes.data()[index];
+  const CodeRecord& r = records_[index];
   NativeModule& m = *module_;
   WasmCode& published = *new (&m.codes_[index]) WasmCode;
   published.header_ = CodeHeaderAt(cache_, r, t_.byte_order);
@@ -813,6 +819,7 @@ absl::Status Loader::Load() {
   NativeModule& m = *module_;
   m.metadata_ = LargeBuffer(s_.metadata_bytes);
   AllocateCodes(s_.codes.size());
+  records_ = s_.codes.data();
   const int threads = ThreadsOf(options_);
   const std::vector<Batch> batches = MakeBatches(s_, s_.codes.size(), threads);
   FirstError error(batches.size());
@@ -916,6 +923,8 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
   m.metadata_ = LargeBuffer(cache_.size());
   // At most one code per function (pages past the last are never touched).
   AllocateCodes(n);
+  s_.codes.reserve(n);  // never to move (ReadRecords reserves as much)
+  records_ = s_.codes.data();
 
   const int threads = ThreadsOf(options_);
   // About 64 batches per thread: the threads finish within a small batch
@@ -936,7 +945,6 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
   bool read_failed = false;  // streaming: the file refused a read
   FirstError error(max_batches);
   CodeSpaceInfo& placed = m.spaces_.front();
-  uint64_t batch_bytes = 0;
   size_t closed = 0;
   // Buffers on huge pages are faulted in by the walk, a huge page at a
   // time, as it places records in them: the batches then take no faults
@@ -967,8 +975,8 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
     // one thread and on two). A batch is empty when the walk failed
     // before any code.
     if (!error.Skip(b) && batch_end[b] > first) {
-      const CodeRecord& from = s_.codes.data()[first];
-      const CodeRecord& last = s_.codes.data()[batch_end[b] - 1];
+      const CodeRecord& from = records_[first];
+      const CodeRecord& last = records_[batch_end[b] - 1];
       if (!code_pages.on()) {
         PopulateForWriting(placed.base, from.space_offset,
                            last.space_offset + last.instructions_size);
@@ -994,16 +1002,17 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
   // loads batches itself meanwhile.
   size_t finished = 0;
   std::vector<Site> walk_sites;
+  const Structure* walked = &s_;  // the walk's copy, while it runs
   auto first_unloaded_at = [&]() -> uint64_t {
     while (finished < closed && done[finished].load(std::memory_order_acquire)) {
       ++finished;
     }
     const size_t first = finished == 0 ? 0 : batch_end[finished - 1];
-    if (first < s_.codes.size()) {
-      return s_.codes.data()[first].instructions_offset - kCodeHeaderSize;
+    if (first < walked->codes.size()) {
+      return records_[first].instructions_offset - kCodeHeaderSize;
     }
-    if (s_.codes.empty()) return 0;
-    const CodeRecord& last = s_.codes.back();
+    if (walked->codes.empty()) return 0;
+    const CodeRecord& last = walked->codes.back();
     return last.metadata_offset() + last.metadata_size;
   };
   auto claim_ready_batch = [&](size_t* b) {
@@ -1035,30 +1044,46 @@ std::optional<absl::Status> Loader::LoadPipelined(Cursor& c,
   };
 
   auto walk = [&] {
-    ReadRecords(ctx_, s_, c, total_at, read_through, [&](CodeRecord& r) {
+    // What the walk writes at every record stays on its own stack until it
+    // ends: the cursor, the structure's sizes and totals, the space's
+    // `used`. They lie next to what the batches read for every function
+    // (the loader, the analysis context, the space's layout), and each
+    // write would take the line away from the core loading (measured on
+    // the 100,000-function load, two threads, processes alternating:
+    // medians of 9.1-10.7 ms against 10.3-11.8 ms).
+    Cursor cursor = c;
+    Structure s = std::move(s_);
+    walked = &s;
+    uint64_t used = placed.used;
+    uint64_t batch_bytes = 0;
+    ReadRecords(ctx_, s, cursor, total_at, read_through, [&](CodeRecord& r) {
       // The whole record before its batch can close.
       if (!read_through(r.metadata_offset() + r.metadata_size)) return false;
       const uint64_t bytes = AlignUp(r.instructions_size, t_.code_alignment);
-      if (placed.used + bytes > tables.end + worst) {
+      if (used + bytes > tables.end + worst) {
         overflow = true;  // the header's total was wrong: walk no further
         return false;
       }
       r.space = 0;
-      r.space_offset = placed.used;
-      placed.used += bytes;
-      code_pages.Reach(placed.used);
-      code_objects.Reach(s_.codes.size() * sizeof(WasmCode));
+      r.space_offset = used;
+      used += bytes;
+      code_pages.Reach(used);
+      code_objects.Reach(s.codes.size() * sizeof(WasmCode));
       metadata_pages.Reach(r.arena_offset + r.metadata_size);
       batch_bytes += bytes;
       if (batch_bytes >= target) {
         batch_bytes = 0;
-        if (!close_batch(s_.codes.size())) {
+        if (!close_batch(s.codes.size())) {
           overflow = true;
           return false;
         }
       }
       return true;
     });
+    placed.used = used;
+    c = cursor;
+    s_ = std::move(s);
+    walked = &s_;
     const size_t count =
         s_.error.ok() ? s_.codes.size() : s_.codes_before_error;
     if (!overflow && (closed == 0 || batch_end[closed - 1] < count) &&
