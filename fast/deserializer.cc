@@ -516,11 +516,15 @@ FunctionCode CodeOf(absl::Span<const uint8_t> cache, const CodeRecord& r,
 // window is resident at a time. Every byte is read from the file once.
 class StreamedCache {
  public:
-  // Reads of this size at least (fewer system calls, and the walk runs
-  // ahead of the batches by about this much at least).
-  static constexpr uint64_t kChunk = 256 * 1024;
+  // Reads of this size at least, unless the window is smaller (fewer
+  // system calls, and the walk runs ahead of the batches by about this
+  // much at least).
+  static constexpr uint64_t kMaxChunk = 256 * 1024;
 
-  explicit StreamedCache(const CacheFile& file) : file_(file) {
+  // Reads in chunks no larger than `window` (rounded up to a page): a
+  // read never runs further ahead than the window allows.
+  StreamedCache(const CacheFile& file, uint64_t window)
+      : file_(file), chunk_(std::min(kMaxChunk, AlignUp(window, PageSize()))) {
     size_ = file.size();
     if (size_ == 0) return;
     void* base = mmap(nullptr, size_, PROT_READ | PROT_WRITE,
@@ -537,13 +541,14 @@ class StreamedCache {
   absl::Span<const uint8_t> bytes() const { return {base_, size_}; }
   uint64_t filled() const { return filled_; }
   uint64_t max_resident() const { return max_resident_; }
+  uint64_t chunk() const { return chunk_; }
 
   // Reads the file through offset `through` (in whole chunks, up to the
   // end); false if the file refused or has become shorter.
   bool Fill(uint64_t through) {
     through = std::min(through, size_);
     if (through <= filled_) return true;
-    const uint64_t to = std::min(size_, AlignUp(through, kChunk));
+    const uint64_t to = std::min(size_, AlignUp(through, chunk_));
     PopulateForWriting(base_, filled_, to);
     if (!file_.ReadAt(filled_, to - filled_, base_ + filled_).ok()) {
       return false;
@@ -562,6 +567,7 @@ class StreamedCache {
 
  private:
   const CacheFile& file_;
+  const uint64_t chunk_;
   uint8_t* base_ = nullptr;
   uint64_t size_ = 0;
   uint64_t filled_ = 0;
@@ -1223,15 +1229,14 @@ absl::StatusOr<std::unique_ptr<NativeModule>> DeserializeFile(
                               : kDefaultWindow;
   FileLoadStats stats;
   {
-    StreamedCache stream(file);
+    StreamedCache stream(file, window);
     const AnalysisContext ctx(module, env);
     Structure s;
     Cursor c(stream.bytes(), ctx.traits.byte_order, ctx.traits.word_size);
     uint64_t total_at = 0;
     // The headers, as far as they reach (their lengths are inside them).
     bool headers = false;
-    for (uint64_t need = StreamedCache::kChunk;
-         stream.ok() && stream.Fill(need);) {
+    for (uint64_t need = stream.chunk(); stream.ok() && stream.Fill(need);) {
       s = Structure();
       c = Cursor(stream.bytes(), ctx.traits.byte_order, ctx.traits.word_size);
       if (!ReadHeaders(stream.bytes(), ctx, s, c, &total_at).ok()) break;

@@ -55,7 +55,8 @@ struct LoadOptions {
   int max_threads = 0;
   // DeserializeFile: how far reading may run ahead of the oldest batch not
   // yet loaded (0: 1 MiB). A batch whose records are longer still is read
-  // whole.
+  // whole. The file is read 256 KiB at a time, or the window (rounded up
+  // to a page) at a time if that is less.
   uint64_t file_window_bytes = 0;
   // DeserializeFile: filled in if set.
   FileLoadStats* file_stats = nullptr;
