@@ -5,12 +5,16 @@
 // the seed corpus must load in both implementations (so the fuzzers start
 // deep); and a finding must abort with its signature.
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "equiv/equiv.h"
+#include "fast/deserializer.h"
 #include "fuzz/lib/byte_source.h"
 #include "fuzz/lib/cache_model.h"
 #include "fuzz/lib/container.h"
@@ -48,7 +52,7 @@ bool NamedSeed(const std::string& name) {
 TEST(Container, ReadsAnyBytesAndWritesThemBack) {
   Container c;
   c.arch = Arch::kS390x;
-  c.flags = kOneThreadBit;
+  c.flags = kOneThreadBit | kFromFileBit;
   c.wasm = {0, 'a', 's', 'm'};
   c.cache = {1, 2, 3};
   const std::vector<uint8_t> bytes = WriteContainer(c);
@@ -56,6 +60,7 @@ TEST(Container, ReadsAnyBytesAndWritesThemBack) {
   const ContainerView v = ViewContainer(bytes);
   EXPECT_EQ(v.arch, Arch::kS390x);
   EXPECT_TRUE(v.one_thread);
+  EXPECT_TRUE(v.from_file);
   EXPECT_EQ(std::vector<uint8_t>(v.wasm.begin(), v.wasm.end()), c.wasm);
   EXPECT_EQ(std::vector<uint8_t>(v.cache.begin(), v.cache.end()), c.cache);
   EXPECT_EQ(WriteContainer(ParseContainer(bytes)), bytes);
@@ -116,13 +121,49 @@ TEST(Seeds, EveryTargetHasSeedsAndTheyAllLoadInBothImplementations) {
   std::map<Arch, int> per_arch;
   for (const auto& [name, bytes] : Seeds()) {
     if (!NamedSeed(name)) continue;
-    const ContainerView v = ViewContainer(bytes);
+    ContainerView v = ViewContainer(bytes);
     ++per_arch[v.arch];
     // CheckDeserialize aborts on any difference; it returns whether the
-    // reference accepted.
-    EXPECT_TRUE(CheckDeserialize(v)) << name;
+    // reference accepted. Each seed also with the fast load from a file.
+    for (bool from_file : {false, true}) {
+      v.from_file = from_file;
+      EXPECT_TRUE(CheckDeserialize(v)) << name << (from_file ? " (file)" : "");
+    }
   }
   EXPECT_EQ(per_arch.size(), static_cast<size_t>(kNumArchs));
+}
+
+// The file bit's load is the streamed one: an in-memory file (what
+// CheckDeserialize writes) is a regular file, and a seed in one loads
+// streamed, a page at a time, with every byte read once.
+TEST(Seeds, InAnInMemoryFileTheyLoadStreamed) {
+  const int fd = memfd_create("fuzz-lib-test", MFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  int streamed = 0;
+  for (const auto& [name, bytes] : Seeds()) {
+    if (!NamedSeed(name)) continue;
+    const ContainerView v = ViewContainer(bytes);
+    auto module = DecodeModuleInfo(v.wasm);
+    ASSERT_TRUE(module.ok()) << name;
+    ASSERT_EQ(ftruncate(fd, 0), 0);
+    ASSERT_EQ(pwrite(fd, v.cache.data(), v.cache.size(), 0),
+              static_cast<ssize_t>(v.cache.size()));
+    fast::CodeManager manager;
+    fast::FileLoadStats stats;
+    fast::LoadOptions options;
+    options.file_window_bytes = page;
+    options.file_stats = &stats;
+    auto loaded = fast::DeserializeFile(
+        manager, path, *module, DefaultEnvironment(v.arch, *module), options);
+    ASSERT_TRUE(loaded.ok()) << name << ": " << loaded.status();
+    EXPECT_TRUE(stats.streamed) << name;
+    EXPECT_EQ(stats.bytes_read, v.cache.size()) << name;
+    streamed += stats.streamed ? 1 : 0;
+  }
+  close(fd);
+  EXPECT_GT(streamed, 0);
 }
 
 TEST(Mutator, DeterministicBoundedAndMostlyPastTheFraming) {
@@ -179,6 +220,7 @@ TEST(Mutator, SizeLimitAndCacheOnly) {
     const ContainerView after = ViewContainer(c.bytes);
     ASSERT_EQ(after.arch, before.arch) << c.description;
     ASSERT_EQ(after.one_thread, before.one_thread);
+    ASSERT_EQ(after.from_file, before.from_file);
     ASSERT_TRUE(std::equal(after.wasm.begin(), after.wasm.end(),
                            before.wasm.begin(), before.wasm.end()))
         << c.description;

@@ -48,6 +48,21 @@ for arch in x64 ia32 arm64 arm riscv64 riscv32 mips64 ppc64 s390x loong64; do
   done
 done
 
+# The same containers with the file bit (fuzz/lib/container.h): the fast
+# implementation loads them from a file, streamed a page at a time. The
+# real V8 caches of x64 and the synthesized ones with every form.
+python3 - "$OUT/deserialize_fuzzer" <<'PY'
+import os, sys
+out = sys.argv[1]
+for name in sorted(os.listdir(out)):
+    if not (name.startswith('v8-x64-') or
+            (name.startswith('synth-') and name.endswith('-3'))):
+        continue
+    data = bytearray(open(os.path.join(out, name), 'rb').read())
+    data[0] |= 0x20
+    with open(os.path.join(out, name + '-file'), 'wb') as f:
+        f.write(data)
+PY
 # roundtrip_fuzzer inputs (fuzz/lib/oracles.h CheckRoundTrip): target byte,
 # u64 seed, function count, flags (canonical, all forms, struct type, one
 # thread), sites per function, address shift.

@@ -7,6 +7,7 @@ ContainerView ViewContainer(absl::Span<const uint8_t> bytes) {
   if (bytes.empty()) return v;
   v.arch = static_cast<Arch>((bytes[0] & 0x0f) % kNumArchs);
   v.one_thread = (bytes[0] & kOneThreadBit) != 0;
+  v.from_file = (bytes[0] & kFromFileBit) != 0;
   auto rest = bytes.subspan(1);
   uint64_t length = 0;
   for (int i = 0; i < 4 && i < static_cast<int>(rest.size()); ++i) {

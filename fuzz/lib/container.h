@@ -5,7 +5,10 @@
 //               enum (0 x64, 1 ia32, 2 arm64, 3 arm, 4 riscv64, 5 riscv32,
 //               6 mips64, 7 ppc64, 8 s390x, 9 loong64);
 //               bit 4: the fast implementation runs on one thread (else
-//               on all); bits 5-7: reserved, kept as found
+//               on all); bit 5: the fast implementation loads the cache
+//               from a file, reading it a page at a time and at most a
+//               page ahead of its oldest batch still loading (else from
+//               memory); bits 6-7: reserved, kept as found
 //   bytes 1-4   u32, little-endian: length of the wire bytes (a length
 //               beyond the input means "the rest")
 //   then        the wire bytes, then the cache to the end of the input
@@ -29,6 +32,7 @@ namespace wasmcache::fuzz {
 
 inline constexpr size_t kContainerHeaderSize = 5;
 inline constexpr uint8_t kOneThreadBit = 0x10;
+inline constexpr uint8_t kFromFileBit = 0x20;
 
 struct Container {
   Arch arch = Arch::kX64;
@@ -37,6 +41,7 @@ struct Container {
   std::vector<uint8_t> cache;
 
   bool one_thread() const { return (flags & kOneThreadBit) != 0; }
+  bool from_file() const { return (flags & kFromFileBit) != 0; }
 };
 
 // Never fails (see above).
@@ -47,6 +52,7 @@ std::vector<uint8_t> WriteContainer(const Container& container);
 struct ContainerView {
   Arch arch = Arch::kX64;
   bool one_thread = false;
+  bool from_file = false;
   absl::Span<const uint8_t> wasm;
   absl::Span<const uint8_t> cache;
 };

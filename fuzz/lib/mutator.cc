@@ -497,8 +497,8 @@ Mutation MutateContainer(absl::Span<const uint8_t> bytes, size_t max_size,
   Mutation out;
   const uint64_t roll = rng.Below(100);
   if (!options.cache_only && roll < 3) {
-    // The wire bytes, the target or the thread bit.
-    switch (rng.Below(3)) {
+    // The wire bytes, the target, the thread bit or the file bit.
+    switch (rng.Below(4)) {
       case 0:
         c.wasm = Raw(c.wasm, c.wasm.size() + 8, rng, options);
         out.description = "wasm bytes";
@@ -507,9 +507,13 @@ Mutation MutateContainer(absl::Span<const uint8_t> bytes, size_t max_size,
         c.arch = static_cast<Arch>(rng.Below(kNumArchs));
         out.description = absl::StrFormat("wasm target %s", ArchName(c.arch));
         break;
-      default:
+      case 2:
         c.flags ^= kOneThreadBit;
         out.description = "wasm thread bit";
+        break;
+      default:
+        c.flags ^= kFromFileBit;
+        out.description = "wasm file bit";
     }
   } else if (roll < 13) {
     const size_t room =

@@ -30,8 +30,8 @@
 //                    at a record boundary
 //   raw              the engine's own byte mutation (LLVMFuzzerMutate), or
 //                    a built-in one, over the whole cache
-//   wasm             (containers only) the wire bytes, the target or the
-//                    thread bit
+//   wasm             (containers only) the wire bytes, the target, the
+//                    thread bit or the file bit
 //
 // Everything is deterministic in the seed.
 
@@ -57,7 +57,7 @@ using RawMutator =
     std::function<size_t(uint8_t* data, size_t size, size_t max_size)>;
 
 struct MutatorOptions {
-  // Never change the wire bytes, the target or the thread bit of a
+  // Never change the wire bytes, the target or the flag bits of a
   // container.
   bool cache_only = false;
   // The engine's byte mutation; empty: the built-in one.

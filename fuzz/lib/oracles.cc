@@ -1,6 +1,11 @@
 #include "fuzz/lib/oracles.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "absl/strings/str_format.h"
@@ -64,14 +69,16 @@ std::string StatusQualifier(const equiv::Outcome& reference,
                                 d.ToString(), context));
 }
 
-// Both implementations on one cache, compared.
+// Both implementations on one cache, compared (the fast one run as
+// `fast_run` says: its threads, and whether it reads the cache from a
+// file).
 equiv::Outcome CompareBoth(std::string_view stage,
                            absl::Span<const uint8_t> cache,
                            const ModuleInfo& module, const Environment& env,
-                           int fast_threads, std::string_view context) {
+                           const equiv::RunOptions& fast_run,
+                           std::string_view context) {
   equiv::Outcome ref = equiv::RunReference(cache, module, env);
-  const equiv::Outcome fast =
-      equiv::RunFast(cache, module, env, {.fast_threads = fast_threads});
+  const equiv::Outcome fast = equiv::RunFast(cache, module, env, fast_run);
   const equiv::Difference d =
       equiv::CompareOutcomes(ref, fast, module, env);
   if (!d.empty()) {
@@ -93,6 +100,26 @@ Environment Shifted(const Environment& env, uint32_t shift) {
   return e;
 }
 
+// The path of a file holding exactly `cache`: one in-memory file per
+// process (memfd), rewritten for every input, so no input touches the
+// disk and none is left behind.
+std::string CacheFilePath(absl::Span<const uint8_t> cache) {
+  static const int fd = memfd_create("wasmcache-fuzz-cache", MFD_CLOEXEC);
+  auto fail = [](const char* what) {
+    ReportFinding("harness-cache-file-failed",
+                  absl::StrFormat("%s: %s", what, std::strerror(errno)));
+  };
+  if (fd < 0) fail("memfd_create");
+  if (ftruncate(fd, 0) != 0) fail("ftruncate");
+  for (size_t done = 0; done < cache.size();) {
+    const ssize_t n = pwrite(fd, cache.data() + done, cache.size() - done,
+                             static_cast<off_t>(done));
+    if (n <= 0) fail("pwrite");
+    done += static_cast<size_t>(n);
+  }
+  return absl::StrFormat("/proc/self/fd/%d", fd);
+}
+
 }  // namespace
 
 bool CheckDeserialize(const ContainerView& input) {
@@ -102,9 +129,17 @@ bool CheckDeserialize(const ContainerView& input) {
   // the allocator.
   if (module->num_functions() > 20000) return false;
   const Environment env = DefaultEnvironment(input.arch, *module);
+  equiv::RunOptions fast_run{.fast_threads = input.one_thread ? 1 : 0};
+  if (input.from_file) {
+    // The streamed load at its tightest: a page read at a time, never
+    // more than a page ahead of the oldest batch still loading.
+    fast_run.fast_from_file = CacheFilePath(input.cache);
+    fast_run.fast_file_window_bytes =
+        static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  }
   const equiv::Outcome ref =
-      CompareBoth("reference-fast", input.cache, *module, env,
-                  input.one_thread ? 1 : 0, "deserialize");
+      CompareBoth(input.from_file ? "reference-fast-file" : "reference-fast",
+                  input.cache, *module, env, fast_run, "deserialize");
   return ref.status.ok();
 }
 
@@ -139,8 +174,9 @@ void CheckRoundTrip(ByteSource& input) {
   const Environment env = DefaultEnvironment(options.arch, *module);
 
   // First load and serialization: the implementations agree, and accept.
-  const equiv::Outcome first = CompareBoth(
-      "roundtrip-load", synth->cache, *module, env, fast_threads, context);
+  const equiv::RunOptions fast_run{.fast_threads = fast_threads};
+  const equiv::Outcome first = CompareBoth("roundtrip-load", synth->cache,
+                                           *module, env, fast_run, context);
   if (!first.status.ok()) {
     ReportFinding("roundtrip-synthesized-cache-rejected",
                   context + "; " + first.status.ToString());
@@ -165,8 +201,8 @@ void CheckRoundTrip(ByteSource& input) {
   for (const Environment* e : {&env, &moved}) {
     const char* stage =
         e == &env ? "roundtrip-reload" : "roundtrip-reload-moved";
-    const equiv::Outcome again = CompareBoth(stage, first.serialized, *module,
-                                             *e, fast_threads, context);
+    const equiv::Outcome again =
+        CompareBoth(stage, first.serialized, *module, *e, fast_run, context);
     if (!again.status.ok()) {
       ReportFinding(absl::StrFormat("%s-rejected", stage),
                     context + "; " + again.status.ToString());

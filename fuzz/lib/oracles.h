@@ -19,7 +19,10 @@ namespace wasmcache::fuzz {
 // `reference-fast-<field>-difference` (field from equiv::Difference); a
 // status difference adds both codes and the rejecting check, numbers
 // removed: `reference-fast-status-difference-data-loss-ok-code-header-
-// handler-table-offset-outside-at-offset`.
+// handler-table-offset-outside-at-offset`. With the container's file bit,
+// the fast implementation loads the cache from a file (an in-memory one),
+// streamed with a one-page window, and its signatures begin
+// `reference-fast-file-`.
 // Returns whether the reference accepted.
 bool CheckDeserialize(const ContainerView& input);
 
