@@ -5,7 +5,6 @@
 // the seed corpus must load in both implementations (so the fuzzers start
 // deep); and a finding must abort with its signature.
 
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -133,13 +132,10 @@ TEST(Seeds, EveryTargetHasSeedsAndTheyAllLoadInBothImplementations) {
   EXPECT_EQ(per_arch.size(), static_cast<size_t>(kNumArchs));
 }
 
-// The file bit's load is the streamed one: an in-memory file (what
-// CheckDeserialize writes) is a regular file, and a seed in one loads
+// The file bit's load is the streamed one: the in-memory file
+// CheckDeserialize writes is a regular file, and a seed in it loads
 // streamed, a page at a time, with every byte read once.
 TEST(Seeds, InAnInMemoryFileTheyLoadStreamed) {
-  const int fd = memfd_create("fuzz-lib-test", MFD_CLOEXEC);
-  ASSERT_GE(fd, 0);
-  const std::string path = "/proc/self/fd/" + std::to_string(fd);
   const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   int streamed = 0;
   for (const auto& [name, bytes] : Seeds()) {
@@ -147,9 +143,7 @@ TEST(Seeds, InAnInMemoryFileTheyLoadStreamed) {
     const ContainerView v = ViewContainer(bytes);
     auto module = DecodeModuleInfo(v.wasm);
     ASSERT_TRUE(module.ok()) << name;
-    ASSERT_EQ(ftruncate(fd, 0), 0);
-    ASSERT_EQ(pwrite(fd, v.cache.data(), v.cache.size(), 0),
-              static_cast<ssize_t>(v.cache.size()));
+    const std::string path = InMemoryCacheFile(v.cache);
     fast::CodeManager manager;
     fast::FileLoadStats stats;
     fast::LoadOptions options;
@@ -162,7 +156,6 @@ TEST(Seeds, InAnInMemoryFileTheyLoadStreamed) {
     EXPECT_EQ(stats.bytes_read, v.cache.size()) << name;
     streamed += stats.streamed ? 1 : 0;
   }
-  close(fd);
   EXPECT_GT(streamed, 0);
 }
 

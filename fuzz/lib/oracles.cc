@@ -100,10 +100,9 @@ Environment Shifted(const Environment& env, uint32_t shift) {
   return e;
 }
 
-// The path of a file holding exactly `cache`: one in-memory file per
-// process (memfd), rewritten for every input, so no input touches the
-// disk and none is left behind.
-std::string CacheFilePath(absl::Span<const uint8_t> cache) {
+}  // namespace
+
+std::string InMemoryCacheFile(absl::Span<const uint8_t> cache) {
   static const int fd = memfd_create("wasmcache-fuzz-cache", MFD_CLOEXEC);
   auto fail = [](const char* what) {
     ReportFinding("harness-cache-file-failed",
@@ -120,8 +119,6 @@ std::string CacheFilePath(absl::Span<const uint8_t> cache) {
   return absl::StrFormat("/proc/self/fd/%d", fd);
 }
 
-}  // namespace
-
 bool CheckDeserialize(const ContainerView& input) {
   absl::StatusOr<ModuleInfo> module = DecodeModuleInfo(input.wasm);
   if (!module.ok()) return false;
@@ -133,7 +130,7 @@ bool CheckDeserialize(const ContainerView& input) {
   if (input.from_file) {
     // The streamed load at its tightest: a page read at a time, never
     // more than a page ahead of the oldest batch still loading.
-    fast_run.fast_from_file = CacheFilePath(input.cache);
+    fast_run.fast_from_file = InMemoryCacheFile(input.cache);
     fast_run.fast_file_window_bytes =
         static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   }

@@ -6,6 +6,7 @@
 #define WASMCACHE_FUZZ_LIB_ORACLES_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/types/span.h"
 #include "fuzz/lib/byte_source.h"
@@ -25,6 +26,11 @@ namespace wasmcache::fuzz {
 // `reference-fast-file-`.
 // Returns whether the reference accepted.
 bool CheckDeserialize(const ContainerView& input);
+
+// The path of a file holding exactly `cache`, where CheckDeserialize's
+// file loads read it: one in-memory file (memfd) per process, rewritten by
+// every call, so no input touches the disk and none is left behind.
+std::string InMemoryCacheFile(absl::Span<const uint8_t> cache);
 
 // roundtrip_fuzzer: a synthesized cache for any target (options drawn from
 // `input`) loaded by both implementations and serialized (identical bytes
